@@ -60,6 +60,9 @@ class VadConfig:
     """Shorter bursts of speech (a cough, a click) are not an utterance."""
     max_utterance_s: float = field(default=15.0, metadata=_range(1.0, 30.0))
     """An utterance is cut here; Whisper sees at most 30 s."""
+    tentative_after_ms: int = field(default=120, metadata=_range(30, 1000))
+    """Silence after which a tentative utterance goes to ASR for speculative decoding;
+    kept below ``trailing_silence_ms``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +142,10 @@ class LlmConfig:
     breaker_failures: int = field(default=2, metadata=_range(1, 100))
     """Consecutive failures that open a provider's circuit breaker."""
     breaker_cooldown_s: float = field(default=60.0, metadata=_range(1.0, 3600.0))
+    max_retries: int = field(default=1, metadata=_range(0, 5))
+    """Retries of one provider per turn after a 429 or 5xx, while the budget allows."""
+    retry_backoff_s: float = field(default=0.3, metadata=_range(0.0, 10.0))
+    """Wait before the first retry; doubled for each further one."""
     openai: LlmProviderConfig = LlmProviderConfig(
         base_url="https://api.openai.com/v1", model="gpt-4o-mini"
     )
@@ -180,6 +187,12 @@ class DirectoryConfig:
     """The customer's admin API; token from credential directory-token."""
     sync_interval_s: float = field(default=300.0, metadata=_range(5.0, 86400.0))
     timeout_s: float = field(default=5.0, metadata=_range(0.1, 120.0))
+    default_region: str = "CZ"
+    """Region for phone numbers written without +country code (ISO 3166, e.g. CZ, GB)."""
+    poll_s: float = field(default=2.0, metadata=_range(0.2, 3600.0))
+    """How often the daemon looks for a changed file or cache (edits apply this fast)."""
+    cache_dir: str = "/var/lib/kiosk-agent"
+    """Folder of the admin API's last good copy; used when $STATE_DIRECTORY is not set."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,6 +203,10 @@ class TelephonyConfig:
     timeout_s: float = field(default=5.0, metadata=_range(0.1, 120.0))
     retries: int = field(default=1, metadata=_range(0, 5))
     ring_timeout_s: float = field(default=30.0, metadata=_range(1.0, 300.0))
+    retry_backoff_s: float = field(default=0.5, metadata=_range(0.0, 10.0))
+    """Pause before retrying a call the service could not place."""
+    max_wait_s: float = field(default=45.0, metadata=_range(1.0, 600.0))
+    """Longest the visitor waits for a call outcome, retries included."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,6 +219,8 @@ class TranscriptsConfig:
     outbox_max: int = field(default=1000, metadata=_range(1, 1_000_000))
     timeout_s: float = field(default=5.0, metadata=_range(0.1, 120.0))
     retry_max_backoff_s: float = field(default=300.0, metadata=_range(1.0, 86400.0))
+    kiosk_id: str = ""
+    """Names this kiosk in the transcripts; empty for the host name."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

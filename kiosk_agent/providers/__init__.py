@@ -1,0 +1,1 @@
+"""Adapters for outside libraries and services; vendor imports live only here."""

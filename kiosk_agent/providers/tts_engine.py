@@ -1,0 +1,271 @@
+"""Voice output: espeak-ng synthesis in memory, PyAudio playback, an in-memory sink.
+
+The engine drives libespeak-ng through pyttsx3's bundled ctypes wrapper (``_espeak``) in
+synchronous mode with our own synthesis callback, so samples arrive block by block
+(first block in well under a millisecond) and never touch the disk. pyttsx3's own
+``say()`` is not used: its espeak driver writes a temporary WAV file and runs ``aplay``
+on it, which would put the avatar's words, names included, on disk. Its
+``save_to_file`` would accept an ``io.BytesIO``, but it waits for the whole utterance,
+prints to stdout and keeps the audio in an immutable ``bytes`` that cannot be wiped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import numpy as np
+
+from kiosk_agent.config import TtsConfig
+from kiosk_agent.errors import TtsError
+from kiosk_agent.messages import Samples, wipe
+
+logger = logging.getLogger(__name__)
+
+BLOCK_MS: Final = 60
+"""Length of the sample blocks espeak hands to the callback."""
+
+_ESPEAK_LOCK: Final = threading.Lock()
+"""libespeak-ng holds one global synthesizer per process."""
+
+_espeak_state: dict[str, Any] = {}
+
+
+def _espeak() -> Any:
+    """pyttsx3's ctypes wrapper, initialized once in synchronous (callback) mode."""
+    if "module" not in _espeak_state:
+        try:
+            from pyttsx3.drivers import _espeak as module
+        except (ImportError, OSError, RuntimeError) as err:
+            raise TtsError("tts-engine-missing", "libespeak-ng not found") from err
+        rate = module.Initialize(module.AUDIO_OUTPUT_SYNCHRONOUS, BLOCK_MS)
+        if rate <= 0:
+            raise TtsError("tts-engine-failed", "espeak-ng did not initialize")
+        _espeak_state["module"] = module
+        _espeak_state["rate_hz"] = int(rate)
+    return _espeak_state["module"]
+
+
+class EspeakEngine:
+    """Speech synthesis through libespeak-ng, in memory, one voice per language."""
+
+    def __init__(self, config: TtsConfig) -> None:
+        self._config = config
+        with _ESPEAK_LOCK:
+            _espeak()
+
+    @property
+    def sample_rate_hz(self) -> int:
+        """Rate of the samples ``synthesize`` emits (22050 Hz for espeak-ng)."""
+        return int(_espeak_state["rate_hz"])
+
+    def voice_for(self, language: str) -> str:
+        """The configured voice name for a language; English for anything else."""
+        return self._config.voice_cs if language == "cs" else self._config.voice_en
+
+    def synthesize(
+        self, text: str, language: str, emit: Callable[[Samples], bool]
+    ) -> None:
+        """Synthesize ``text``, handing each block of samples to ``emit`` as it is made.
+
+        Blocks the calling thread (run it in a worker). Each block is wiped after
+        ``emit`` returns, so ``emit`` must copy what it keeps.
+
+        Args:
+            text: what to say; never logged.
+            language: "en" or "cs"; selects the voice.
+            emit: receives each block; returning False stops the synthesis.
+
+        Raises:
+            TtsError: the voice is missing or synthesis failed.
+        """
+        failure: list[BaseException] = []
+
+        def on_block(wav: Any, count: int, _events: Any) -> int:
+            if count <= 0 or not wav:
+                return 0
+            block = np.ctypeslib.as_array(wav, shape=(count,)).astype(np.int16)
+            try:
+                keep_going = emit(block)
+            except BaseException as err:  # noqa: BLE001 - re-raised after Synth returns.
+                failure.append(err)
+                keep_going = False
+            finally:
+                wipe(block)
+            return 0 if keep_going else 1
+
+        with _ESPEAK_LOCK:
+            module = _espeak()
+            if module.SetVoiceByName(self.voice_for(language).encode()) != 0:
+                raise TtsError("tts-voice-missing", f"tts voice for {language!r}")
+            module.SetParameter(module.RATE, self._config.rate_wpm, 0)
+            module.SetSynthCallback(on_block)
+            try:
+                status = module.Synth(
+                    text.encode("utf-8"), flags=module.CHARS_UTF8 | module.ENDPAUSE
+                )
+            finally:
+                module.SetSynthCallback(_ignore_block)
+        if failure:
+            raise failure[0]
+        if status not in (0,):
+            raise TtsError("tts-synthesis-failed", f"espeak status {status}")
+
+    def synthesize_all(self, text: str, language: str, sample_rate_hz: int) -> Samples:
+        """The whole utterance as one array, resampled (used for the demo's visitor)."""
+        blocks: list[Samples] = []
+
+        def keep(block: Samples) -> bool:
+            blocks.append(block.copy())
+            return True
+
+        self.synthesize(text, language, keep)
+        samples = np.concatenate(blocks) if blocks else np.zeros(0, np.int16)
+        resampled = resample(samples, self.sample_rate_hz, sample_rate_hz)
+        for block in blocks:
+            wipe(block)
+        if resampled is not samples:
+            wipe(samples)
+        return resampled
+
+
+def _ignore_block(_wav: Any, _count: int, _events: Any) -> int:
+    return 0
+
+
+def resample(samples: Samples, from_hz: int, to_hz: int) -> Samples:
+    """Band-limited resampling of a whole signal through the FFT (numpy only)."""
+    if from_hz == to_hz or len(samples) == 0:
+        return samples
+    count = max(1, round(len(samples) * to_hz / from_hz))
+    spectrum = np.fft.rfft(samples.astype(np.float64))
+    keep = min(len(spectrum), count // 2 + 1)
+    out = np.fft.irfft(spectrum[:keep], count) * (count / len(samples))
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
+class MemorySink:
+    """An audio output that keeps samples in memory: tests, simulate and the demo."""
+
+    def __init__(self) -> None:
+        self._blocks: list[Samples] = []
+        self._rate_hz = 0
+        self._aborted = threading.Event()
+        self.audio_ms = 0.0
+        """Total audio received, milliseconds."""
+        self.first_audio_ns: int | None = None
+        """monotonic_ns of the first block since the last ``wipe``."""
+
+    def play(self, samples: Samples, sample_rate_hz: int) -> None:
+        """Keep a copy of the block; returns at once (faster than real time)."""
+        if self._aborted.is_set():
+            return
+        if self.first_audio_ns is None:
+            self.first_audio_ns = time.monotonic_ns()
+        self._rate_hz = sample_rate_hz
+        self._blocks.append(samples.copy())
+        self.audio_ms += 1000.0 * len(samples) / sample_rate_hz
+
+    def abort(self) -> None:
+        """Drop what arrives until ``resume``."""
+        self._aborted.set()
+
+    def resume(self) -> None:
+        """Accept blocks again."""
+        self._aborted.clear()
+
+    def samples(self) -> tuple[Samples, int]:
+        """A copy of everything played so far and its sample rate."""
+        if not self._blocks:
+            return np.zeros(0, np.int16), self._rate_hz
+        return np.concatenate(self._blocks), self._rate_hz
+
+    def wipe(self) -> None:
+        """Zero and forget every block."""
+        for block in self._blocks:
+            wipe(block)
+        self._blocks.clear()
+        self.audio_ms = 0.0
+        self.first_audio_ns = None
+
+
+class PyAudioOutput:
+    """Speaker playback through PyAudio: blocking writes, interruptible."""
+
+    WRITE_MS: Final = 20
+
+    def __init__(self, device: str = "") -> None:
+        self._device = device
+        self._pa: Any = None
+        self._stream: Any = None
+        self._rate_hz = 0
+        self._aborted = threading.Event()
+
+    def play(self, samples: Samples, sample_rate_hz: int) -> None:
+        """Write the block to the speaker in small pieces, stopping early on abort."""
+        stream = self._open(sample_rate_hz)
+        step = max(1, sample_rate_hz * self.WRITE_MS // 1000)
+        try:
+            for start in range(0, len(samples), step):
+                if self._aborted.is_set():
+                    return
+                stream.write(samples[start : start + step].tobytes())
+        except OSError as err:
+            self.close()
+            raise TtsError("tts-output-failed", "speaker write failed") from err
+
+    def abort(self) -> None:
+        """Stop at the next piece; thread-safe."""
+        self._aborted.set()
+
+    def resume(self) -> None:
+        """Allow playback again."""
+        self._aborted.clear()
+
+    def close(self) -> None:
+        """Close the stream and PyAudio."""
+        stream, self._stream = self._stream, None
+        pa, self._pa = self._pa, None
+        try:
+            if stream is not None:
+                stream.close()
+        finally:
+            if pa is not None:
+                pa.terminate()
+
+    def _open(self, sample_rate_hz: int) -> Any:
+        if self._stream is not None and self._rate_hz == sample_rate_hz:
+            return self._stream
+        self.close()
+        import pyaudio
+
+        self._pa = pyaudio.PyAudio()
+        try:
+            self._stream = self._pa.open(
+                format=pyaudio.paInt16,
+                channels=1,
+                rate=sample_rate_hz,
+                output=True,
+                output_device_index=_output_index(self._pa, self._device),
+            )
+        except (OSError, ValueError) as err:
+            self.close()
+            raise TtsError("tts-output-unavailable", "no speaker device") from err
+        self._rate_hz = sample_rate_hz
+        return self._stream
+
+
+def _output_index(pa: Any, device: str) -> int | None:
+    """An output device by index or by part of its name; None for the default."""
+    if not device:
+        return None
+    if device.isdigit():
+        return int(device)
+    for index in range(pa.get_device_count()):
+        info = pa.get_device_info_by_index(index)
+        if info.get("maxOutputChannels", 0) > 0 and device in str(info.get("name", "")):
+            return index
+    raise TtsError("tts-output-unavailable", f"tts.output_device {device!r} not found")
