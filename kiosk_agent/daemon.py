@@ -196,6 +196,7 @@ def _visit(sink: TranscriptSink, history: Sequence[ChatMessage]) -> Any:
     return visit
 
 
+# TODO(#5): echo cancellation and barge-in; until then the mic is muted during speech.
 def mute_frame(frame: AudioFrame, is_muted: bool) -> AudioFrame:
     """The frame, or digital silence of its length while the avatar speaks.
 
@@ -241,6 +242,7 @@ async def _serve(config: Config) -> int:
         token=read_secret("telephony-token", "KIOSK_TELEPHONY_TOKEN"),
         timeout_s=config.telephony.timeout_s,
     )
+    # TODO(#5): `run` is wired but untested on hardware (no sound card or camera here).
     output = PyAudioOutput(config.tts.output_device)
     kiosk = build_kiosk(
         config,

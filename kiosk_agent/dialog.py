@@ -44,6 +44,7 @@ _BUSY: Final = frozenset(
     {SessionState.THINKING, SessionState.SPEAKING, SessionState.CALLING}
 )
 
+# TODO(#5): split tool-call handling into its own module; this one passed 400 lines.
 MAX_ROUNDS: Final = 2
 """Broker rounds per turn: the reply, and one follow-up after a refused tool call."""
 

@@ -1,4 +1,4 @@
-"""Name knowledge for the pseudonymizer: Czech inflection, nicknames, a first-name lexicon.
+"""Name knowledge for the pseudonymizer: Czech inflection, nicknames, first names.
 
 Everything here is pure and directory-independent: the pseudonymizer builds its indexes
 from these functions once per directory version. Keys are compared "folded": casefolded
@@ -70,9 +70,9 @@ def _masculine(word: str) -> list[tuple[str, int]]:
         return [(word[:-1] + e, RANK_INFLECTED) for e in ("ího", "ímu", "ím")]
     if word.endswith("a"):
         stem = word[:-1]
-        out = [(stem + e, RANK_INFLECTED) for e in ("y", "ovi", "u", "o", "ou")]
-        out += [(stem + e, RANK_DERIVED) for e in ("ové", "ů", "ům", "ův", "ovy")]
-        return out
+        return [(stem + e, RANK_INFLECTED) for e in ("y", "ovi", "u", "o", "ou")] + [
+            (stem + e, RANK_DERIVED) for e in ("ové", "ů", "ům", "ův", "ovy")
+        ]
     if word.endswith("o"):
         stem = word[:-1]
         return [(stem + e, RANK_INFLECTED) for e in ("a", "ovi", "em", "u")]
@@ -89,7 +89,7 @@ def _masculine(word: str) -> list[tuple[str, int]]:
 
 
 def _consonant_stems(word: str) -> list[str]:
-    """The stem, plus the one without a mobile e (Pavel -> Pavl, Sedláček -> Sedláčk)."""
+    """The stem, and the one without a mobile e (Pavel -> Pavl, Marek -> Mark)."""
     stems = [word]
     if len(word) >= 4 and word[-2] in "eě" and word[-1] in "klcn":
         before = word[-3]
@@ -125,7 +125,7 @@ def _feminine(word: str) -> list[tuple[str, int]]:
 
 
 def feminine_surname(surname: str) -> str:
-    """The Czech feminine form of a male surname (Novák -> Nováková, Veselý -> Veselá)."""
+    """Czech feminine form of a male surname (Novák -> Nováková, Veselý -> Veselá)."""
     word = surname.casefold()
     if word.endswith("ý"):
         return word[:-1] + "á"

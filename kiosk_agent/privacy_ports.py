@@ -95,7 +95,7 @@ def _real(config: Config, directory: Directory) -> PrivacyPorts:
     )
 
 
-# FIXME(#5): stand-in until the anonymizer's modules land; exact full/last names only.
+# FIXME(#5): stand-in used only when kiosk_agent.pseudonyms is missing; remove then.
 class _Table:
     def __init__(self) -> None:
         self.entries: dict[str, tuple[str, tuple[Employee, ...]]] = {}

@@ -54,7 +54,7 @@ class PseudonymEntry:
     surface: str
     """The text as first heard (e.g. "Novákem", "+420 601 112 233")."""
     display: str
-    """How to say it back: the directory's full name for an employee, else the surface."""
+    """How to say it back: an employee's full name from the directory, else surface."""
     employee_ids: tuple[str, ...] = ()
     """The employee, or every candidate when the mention was ambiguous."""
 

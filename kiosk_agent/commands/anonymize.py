@@ -1,9 +1,9 @@
-"""``kiosk-agent anonymize``: pseudonymize JSON lines from stdin exactly as egress would.
+"""``kiosk-agent anonymize``: pseudonymize JSON lines from stdin as egress would.
 
 Input, one JSON object a line: ``{"id": "...", "text": "...", "lang": "en"|"cs"}``.
 Output, one line per input line: ``{"id", "text", "spans": [{"start", "end", "label",
-"pseudonym", "employee_id"}]}``. ``text`` is exactly what would be sent; offsets refer to
-the input text; ``employee_id`` is the directory id, a list of candidate ids when the
+"pseudonym", "employee_id"}]}``. ``text`` is exactly what would be sent; offsets refer
+to the input text; ``employee_id`` is the directory id, a list of candidate ids when the
 mention was ambiguous, or null. Each line is its own session (a fresh pseudonym table)
 unless ``--one-session`` is given.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,7 +92,12 @@ class WhisperEngine:
             raise AsrError(
                 "asr-model-missing", f"asr.model_path: no Whisper model at {path}"
             )
+        import tqdm  # Vendor import (faster-whisper's progress bar), here only.
         from faster_whisper import WhisperModel  # Vendor import, here only.
+
+        # faster-whisper makes a (disabled) tqdm bar per call, and tqdm's default lock is
+        # a multiprocessing one backed by a file in /dev/shm; a thread lock needs none.
+        tqdm.tqdm.set_lock(threading.RLock())
 
         started = time.monotonic()
         try:

@@ -1,4 +1,4 @@
-"""Anonymize stage: transcript -> redacted text, with pseudonyms kept in the session table.
+"""Anonymize stage: transcript -> redacted text; pseudonyms go to the session table.
 
 ``Pseudonymizer`` is built once per directory version (the name indexes are computed
 then) and ``redact`` runs in every turn: pattern detectors first (e-mails, numbers,
@@ -128,7 +128,9 @@ class Pseudonymizer:
         if _RESIDUAL_DIGITS.search(masked):
             return "phone"
         words = [fold(m.group(0)) for m in WORD.finditer(masked)]
-        if any(pair in self._full_names for pair in zip(words, words[1:])):
+        if any(
+            pair in self._full_names for pair in zip(words, words[1:], strict=False)
+        ):
             return "directory-name"
         names = find_names(self._index, masked, (), language)
         if any(n.label == "PERSON_EMPLOYEE" for n in names):

@@ -1,4 +1,4 @@
-"""``kiosk-agent anonymize``: JSON lines in, what egress would send out; dev-set targets."""
+"""``kiosk-agent anonymize``: JSON lines in, what egress would send; dev-set targets."""
 
 from __future__ import annotations
 

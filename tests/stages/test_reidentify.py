@@ -1,4 +1,4 @@
-"""Reidentify: pseudonyms become names again on the kiosk; unknown ones are never spoken."""
+"""Reidentify: pseudonyms become names again; unknown ones are never spoken."""
 
 import pytest
 
