@@ -24,13 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Open the microphone from ``[audio]`` and print each utterance until Ctrl-C."""
     config = load_config(args.config)
-    # Open the microphone first: a missing device should fail before the model loads.
+    # Load the model before opening the microphone: frames arriving during the load
+    # would overflow the device buffer.
+    engine = load_engine(config)
     source = MicrophoneSource(config.audio)
-    try:
-        engine = load_engine(config)
-    except BaseException:
-        source.close()
-        raise
     if not args.json:
         print("listening; Ctrl-C ends", file=sys.stderr, flush=True)
 

@@ -95,8 +95,8 @@ class WhisperEngine:
         import tqdm  # Vendor import (faster-whisper's progress bar), here only.
         from faster_whisper import WhisperModel  # Vendor import, here only.
 
-        # faster-whisper makes a (disabled) tqdm bar per call, and tqdm's default lock is
-        # a multiprocessing one backed by a file in /dev/shm; a thread lock needs none.
+        # faster-whisper makes a (disabled) tqdm bar per call, and tqdm's default lock
+        # is a multiprocessing one backed by a file in /dev/shm; a thread lock is not.
         tqdm.tqdm.set_lock(threading.RLock())
 
         started = time.monotonic()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
@@ -93,12 +94,15 @@ class AsrStage:
                 wipe(utterance.samples)
             return None
         future = self._pending.pop(key, None)
-        if future is not None:
-            self.stats.reused += 1
-            wipe(utterance.samples)  # The tentative copy is what was decoded.
-        else:
-            future = self._submit(utterance)
-        return await asyncio.wrap_future(future)
+        if future is None:
+            return await asyncio.wrap_future(self._submit(utterance))
+        self.stats.reused += 1
+        wipe(utterance.samples)  # The tentative copy is what was decoded.
+        transcript = await asyncio.wrap_future(future)
+        if transcript is None:
+            return None
+        # Same speech; the final utterance only adds trailing silence.
+        return dataclasses.replace(transcript, end_s=utterance.end_s)
 
     def close(self) -> None:
         """Drop pending decodings and stop the worker (without waiting for it)."""

@@ -73,6 +73,7 @@ async def test_final_reuses_speculative_result_when_nothing_followed() -> None:
     result = await on(stage, utterance(3200, final=True))
 
     assert result is not None and result.text == "samples 1600"
+    assert result.end_s == 1.0 + 3200 / 16000  # The final utterance's end.
     assert engine.calls == [1600]
     assert (stage.stats.reused, stage.stats.discarded) == (1, 0)
     stage.close()
