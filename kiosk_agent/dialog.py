@@ -2,12 +2,10 @@
 
 One turn: final transcript -> egress (pseudonymize, last check) -> broker stream -> each
 sentence re-identified on the kiosk -> TTS. When the first sentence is late, a short
-local filler is spoken instead of silence. A ``call_employee`` tool call is checked
-against the session's pseudonym table: a pseudonym the session does not hold is refused
-and the model is told so; one that stands for several employees makes the kiosk ask
-which one (names spoken locally); otherwise the kiosk says the calling line, telephony
-gets the number only, and the outcome line follows. At the end of the visit the
-pseudonymized history goes to the transcript sink, then the session is wiped.
+local filler is spoken instead of silence. The reply's ``call_employee`` tool calls go
+to ``calls.EmployeeCalls`` (checked against the session's pseudonym table, then asked
+about or placed); after a refused call the model is asked once more. At the end of the
+visit the pseudonymized history goes to the transcript sink, then the session is wiped.
 
 Logs carry event names and numbers only; ``on_event`` gets what may leave the device
 (pseudonymized), ``on_local`` what may only be shown on the kiosk itself (the demo).
@@ -22,6 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Protocol
 
+from kiosk_agent.calls import EmployeeCalls
+from kiosk_agent.calls import EventSink as EventSink  # Re-exported for daemon.py.
 from kiosk_agent.config import DialogConfig
 from kiosk_agent.errors import AnonymizeError, KioskError
 from kiosk_agent.messages import (
@@ -30,7 +30,6 @@ from kiosk_agent.messages import (
     PresenceKind,
     RedactedText,
     SpokenReply,
-    ToolCall,
     Transcript,
 )
 from kiosk_agent.scenario import Scenario
@@ -44,12 +43,8 @@ _BUSY: Final = frozenset(
     {SessionState.THINKING, SessionState.SPEAKING, SessionState.CALLING}
 )
 
-# TODO(#5): split tool-call handling into its own module; this one passed 400 lines.
 MAX_ROUNDS: Final = 2
 """Broker rounds per turn: the reply, and one follow-up after a refused tool call."""
-
-EventSink = Callable[[str, dict[str, Any]], None]
-"""Receives (event name, fields)."""
 
 
 class ReplySource(Protocol):
@@ -115,6 +110,14 @@ class Dialog(Generic[T]):
         self._filler_s = config.filler_after_ms / 1000
         self._on_event = on_event
         self._on_local = on_local
+        self._calls = EmployeeCalls(
+            machine,
+            scenario,
+            candidates=ports.candidates,
+            place_call=ports.place_call,
+            say=self._say,
+            on_event=on_event,
+        )
 
     # -- visit ----------------------------------------------------------------------
 
@@ -255,7 +258,7 @@ class Dialog(Generic[T]):
         )
         for _round in range(MAX_ROUNDS):
             result = await self._reply(session, turn)
-            if not await self._handle_calls(session, turn, result):
+            if not await self._calls.act_on(session, turn, result):
                 break
 
     async def _reply(self, session: Session[T], turn: Turn) -> TurnResult:
@@ -331,116 +334,6 @@ class Dialog(Generic[T]):
                 yield spoken.text.strip()
             sentence = await queue.get()
 
-    # -- tool calls -------------------------------------------------------------------
-
-    async def _handle_calls(
-        self, session: Session[T], turn: Turn, result: TurnResult
-    ) -> bool:
-        """Act on the reply's tool calls; True when the model must be asked again."""
-        needs_follow_up = False
-        for call in result.reply.tool_calls:
-            token = (
-                call.arguments.get("employee", "")
-                if call.name == "call_employee"
-                else ""
-            )
-            employees = self._ports.candidates(session.table, token) if token else ()
-            self._on_event("call_requested", {"turn": turn.index, "employee": token})
-            if not employees:
-                logger.warning(
-                    "dialog.call_refused",
-                    extra={
-                        "fields": {"turn": turn.index, "reason": "unknown-pseudonym"}
-                    },
-                )
-                session.history.append(
-                    ChatMessage.tool_result(
-                        call,
-                        "refused: this conversation has no such employee token; "
-                        "call_employee takes only an <EMPLOYEE_n> token from the "
-                        "visitor's words",
-                    )
-                )
-                self._on_event("call_refused", {"turn": turn.index, "employee": token})
-                needs_follow_up = True
-            elif len(employees) > 1:
-                await self._ask_which(session, turn, call, token, employees)
-            else:
-                # The model usually announced the call itself; else the kiosk does.
-                announce = token not in result.reply.text
-                await self._call(session, turn, call, token, employees[0], announce)
-        return needs_follow_up
-
-    async def _ask_which(
-        self,
-        session: Session[T],
-        turn: Turn,
-        call: ToolCall,
-        token: str,
-        employees: Sequence[Employee],
-    ) -> None:
-        language = session.language
-        question = self._scenario.say("ambiguous", language, employee=token)
-        # The names are read out on the kiosk only; the model learns just the count.
-        joiner = " nebo " if language == "cs" else " or "
-        names = joiner.join(_describe(e) for e in employees)
-        await self._say(f"{question} {names}?", session)
-        session.history.append(
-            ChatMessage.tool_result(
-                call,
-                f"not called: {len(employees)} employees match {token}; "
-                "the kiosk asked the visitor which one",
-            )
-        )
-        self._on_event(
-            "call_ambiguous",
-            {"turn": turn.index, "employee": token, "count": len(employees)},
-        )
-
-    async def _call(
-        self,
-        session: Session[T],
-        turn: Turn,
-        call: ToolCall,
-        token: str,
-        employee: Employee,
-        announce: bool,
-    ) -> None:
-        language = session.language
-        turn.call_token = token
-        if announce:
-            line = self._scenario.say("calling", language, employee=token)
-            await self._say(line, session)
-        self.machine.move(SessionState.CALLING)
-        started = time.monotonic_ns()
-        try:
-            outcome = await self._ports.place_call(employee)
-        except KioskError as err:
-            logger.error(
-                "dialog.call_failed",
-                extra={"fields": {"turn": turn.index, "error_code": err.code}},
-            )
-            outcome = "failed"
-        logger.info(
-            "dialog.call_done",
-            extra={
-                "fields": {
-                    "turn": turn.index,
-                    "employee_token": token,
-                    "outcome": outcome,
-                    "duration_ms": round((time.monotonic_ns() - started) / 1e6),
-                }
-            },
-        )
-        self._on_event(
-            "call_outcome", {"turn": turn.index, "employee": token, "outcome": outcome}
-        )
-        session.history.append(
-            ChatMessage.tool_result(call, f"call outcome: {outcome}")
-        )
-        line = self._scenario.say_call_outcome(outcome, language, employee=token)
-        await self._say(line, session)
-
     # -- helpers ----------------------------------------------------------------------
 
     async def _say(self, pseudonymized: str, session: Session[T]) -> SpeechResult:
@@ -472,8 +365,3 @@ async def _cancel(task: asyncio.Task[Any] | None) -> None:
     if task is not None and not task.done():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-
-
-def _describe(employee: Employee) -> str:
-    name = employee.full_name or f"{employee.first_name} {employee.last_name}".strip()
-    return f"{name}, {employee.department}" if employee.department else name

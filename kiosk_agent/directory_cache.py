@@ -38,7 +38,7 @@ def read_cache(
         raise DirectoryError(
             "directory-cache-unreadable", f"{path}: {err.strerror}"
         ) from None
-    document = parse_document(_decode(raw), path=path, kind="json")
+    document = parse_document(decode_utf8(raw), path=path, kind="json")
     loaded = validate_records(document.records, region=region, source=str(path))
     etag = str(document.head.get("etag", ""))
     return loaded.employees, etag, str(document.head.get("last_modified", ""))
@@ -85,10 +85,12 @@ def cache_path(config: Config) -> Path:
     return state_directory(config.resolve_path(config.directory.cache_dir)) / CACHE_NAME
 
 
-
 def decode_utf8(raw: bytes) -> str:
-    """The text of an admin API document (UTF-8, with or without a BOM)."""
-    #raw: bytes) -> str:
+    """The text of an admin API document or the cache (UTF-8, BOM allowed).
+
+    Raises:
+        DirectoryError: the bytes are not UTF-8.
+    """
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

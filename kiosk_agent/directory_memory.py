@@ -26,7 +26,6 @@ class Changes:
         return bool(self.added or self.changed or self.removed)
 
 
-
 Listener = Callable[["Directory"], None]
 
 

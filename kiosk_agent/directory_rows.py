@@ -43,7 +43,6 @@ class DirectoryLoad:
     problems: tuple[RowProblem, ...] = ()
 
 
-
 def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
     """The number in E.164 (``+420601112233``), or None when it is not valid."""
     import phonenumbers  # A vendor package; only the directory needs it.

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from kiosk_agent.directory import Fetched
 from kiosk_agent.errors import DirectoryError
+from kiosk_agent.providers.http_request import send, with_token
 
 
 class HttpDirectoryApi:
@@ -31,32 +32,28 @@ class HttpDirectoryApi:
             DirectoryError: unreachable or slow (transient), refused (auth, 4xx) or a
                 server error (5xx, transient).
         """
-        import requests
-
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        headers = with_token({"Accept": "application/json"}, self.token)
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        try:
-            response = requests.get(self.url, headers=headers, timeout=self.timeout_s)
-        except requests.Timeout:
-            raise DirectoryError(
+        answer = send(
+            "GET",
+            self.url,
+            headers=headers,
+            timeout=self.timeout_s,
+            timed_out=DirectoryError(
                 "directory-api-timeout",
                 "admin API did not answer in time",
                 transient=True,
-            ) from None
-        except requests.RequestException:
-            raise DirectoryError(
+            ),
+            unreachable=DirectoryError(
                 "directory-api-unreachable",
                 "admin API cannot be reached",
                 transient=True,
-            ) from None
-        with response:
-            return _result(response.status_code, response.content, response.headers)
-
+            ),
+        )
+        return _result(answer.status, answer.body, answer.headers)
 
 def _result(status: int, body: bytes, headers: Mapping[str, str]) -> Fetched | None:
     if status == 304:

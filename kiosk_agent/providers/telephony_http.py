@@ -23,6 +23,7 @@ import json
 from typing import Any, Final
 
 from kiosk_agent.errors import TelephonyError
+from kiosk_agent.providers.http_request import send, with_token
 from kiosk_agent.stages.telephony import E164, TIMEOUT_CODE, CallOutcome
 
 STATUSES: Final = {
@@ -57,26 +58,20 @@ class HttpTelephony:
         return await asyncio.to_thread(self._post, number, ring_timeout_s, call_id)
 
     def _post(self, number: str, ring_timeout_s: float, key: str) -> CallOutcome:
-        import requests
-
-        headers = {"Content-Type": "application/json", "Idempotency-Key": key}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        headers = with_token(
+            {"Content-Type": "application/json", "Idempotency-Key": key}, self.token
+        )
         body = json.dumps({"to": number, "ring_timeout_s": ring_timeout_s})
-        try:
-            response = requests.post(
-                f"{self.url}/calls",
-                data=body,
-                headers=headers,
-                timeout=(self.timeout_s, ring_timeout_s + self.timeout_s),
-            )
-        except requests.Timeout:
-            raise TelephonyError(TIMEOUT_CODE, transient=True) from None
-        except requests.RequestException:
-            raise TelephonyError("telephony-unreachable", transient=True) from None
-        with response:
-            return _outcome(response.status_code, response.content)
-
+        answer = send(
+            "POST",
+            f"{self.url}/calls",
+            data=body,
+            headers=headers,
+            timeout=(self.timeout_s, ring_timeout_s + self.timeout_s),
+            timed_out=TelephonyError(TIMEOUT_CODE, transient=True),
+            unreachable=TelephonyError("telephony-unreachable", transient=True),
+        )
+        return _outcome(answer.status, answer.body)
 
 def _outcome(status: int, content: bytes) -> CallOutcome:
     if status >= 300:

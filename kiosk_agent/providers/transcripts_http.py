@@ -21,6 +21,7 @@ import asyncio
 from typing import Final
 
 from kiosk_agent.errors import TranscriptError
+from kiosk_agent.providers.http_request import send, with_token
 
 RETRY_STATUSES: Final = frozenset({401, 403, 408, 425, 429})
 
@@ -43,21 +44,19 @@ class HttpTranscriptPlatform:
         await asyncio.to_thread(self._post, key, payload)
 
     def _post(self, key: str, payload: bytes) -> None:
-        import requests
-
-        headers = {"Content-Type": "application/json", "Idempotency-Key": key}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        try:
-            response = requests.post(
-                self.url, data=payload, headers=headers, timeout=self.timeout_s
-            )
-        except requests.Timeout:
-            raise TranscriptError("transcripts-timeout", transient=True) from None
-        except requests.RequestException:
-            raise TranscriptError("transcripts-unreachable", transient=True) from None
-        with response:
-            status = response.status_code
+        headers = with_token(
+            {"Content-Type": "application/json", "Idempotency-Key": key}, self.token
+        )
+        answer = send(
+            "POST",
+            self.url,
+            data=payload,
+            headers=headers,
+            timeout=self.timeout_s,
+            timed_out=TranscriptError("transcripts-timeout", transient=True),
+            unreachable=TranscriptError("transcripts-unreachable", transient=True),
+        )
+        status = answer.status
         if 200 <= status < 300 or status == 409:
             return
         transient = status >= 500 or status in RETRY_STATUSES

@@ -1,0 +1,173 @@
+"""Word lists that tell whether capitalised words are a person's name, and whose.
+
+Titles and forms of address with the gender they show, self-introduction and relation
+cues, capitalised words that are never names, words that make a name part of a place
+("Václav Havel Airport", "náměstí Svobody"), verbs of speaking, and the Czech feminine
+surname endings. English and Czech lists are merged: visitors mix the languages.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from kiosk_agent.names import fold
+
+TITLES: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        [
+            "mr",
+            "mister",
+            "sir",
+            "herr",
+            "pan",
+            "pana",
+            "panu",
+            "panem",
+            "pane",
+            "pán",
+            "panovi",
+        ],
+        "m",
+    ),
+    **dict.fromkeys(
+        [
+            "ms",
+            "mrs",
+            "miss",
+            "madam",
+            "frau",
+            "paní",
+            "pani",
+            "slečna",
+            "slečny",
+            "slečně",
+            "slečnu",
+            "slečnou",
+            "slecna",
+        ],
+        "f",
+    ),
+    **dict.fromkeys(
+        [
+            "dr",
+            "doctor",
+            "prof",
+            "professor",
+            "ing",
+            "mgr",
+            "bc",
+            "doktor",
+            "doktora",
+            "doktorem",
+            "doktorovi",
+            "inženýr",
+            "inženýra",
+            "inženýrem",
+            "ředitel",
+            "ředitele",
+            "řediteli",
+            "ředitelem",
+            "director",
+            "kolegy",
+            "vedoucí",
+            "vedoucího",
+            "vedoucím",
+        ],
+        "",
+    ),
+    **dict.fromkeys(
+        [
+            "doktorka",
+            "doktorku",
+            "doktorkou",
+            "doktorce",
+            "ředitelka",
+            "ředitelku",
+            "ředitelkou",
+            "ředitelce",
+            "inženýrka",
+            "inženýrku",
+            "inženýrkou",
+        ],
+        "f",
+    ),
+}
+"""Titles and forms of address (folded, without the dot) and the gender they show."""
+
+# TODO(#4): an unknown first name not in the lexicon, at the start of a sentence and
+# followed by a plain surname, is still taken as an employee mention, not a visitor.
+SELF_CUES: Final = (
+    ("my", "name", "is"),
+    ("name", "is"),
+    ("name's",),
+    ("i'm",),
+    ("i", "am"),
+    ("call", "me"),
+    ("jmenuji", "se"),
+    ("jmenuju", "se"),
+    ("jmenuje", "se"),
+    ("jsem",),
+    ("ja", "jsem"),
+    ("rikaji", "mi"),
+    ("mi", "rikaji"),
+    ("it's",),
+    ("says",),
+    ("named",),
+    ("jmenem",),
+    ("na", "jmeno"),
+)
+"""Words before a name that is not the employee's even if it sounds the same."""
+
+RELATION_CUES: Final = frozenset(
+    fold(w)
+    for w in """colleague colleagues brother sister wife husband son daughter
+    mother father friend partner courier driver kolega kolegou kolegu kolegovi kolegyně
+    kolegyní kolegyni bratr bratrem bratra sestra sestrou sestru manželka manželkou
+    manžel manželem syn synem dcera dcerou kamarád kamarádem kamarádka kamarádkou
+    řidič kurýr""".split()
+)
+"""Words right before a name of someone the visitor brought or speaks of."""
+
+STOP: Final = frozenset(
+    fold(w)
+    for w in """
+    monday tuesday wednesday thursday friday saturday sunday january february march
+    april may june july august september october november december pondělí úterý
+    středa čtvrtek pátek sobota neděle leden únor březen duben květen červen
+    červenec srpen září říjen listopad prosinec czech english german polish slovak
+    american british french italian spanish ukrainian russian indian chinese
+    japanese austrian dutch hungarian i i'm i'll i've i'd meeting room office
+    building floor street square airport station university hall team teams the a
+    an and or hello hi hey good morning afternoon evening dobrý den ahoj thanks
+    thank please sorry yes no ok okay dear god christmas vánoce easter wifi wi fi
+    dobré ráno odpoledne večer prosím děkuji děkuju ano ne
+    """.split()
+)
+"""Capitalised words that are never part of a private person's name."""
+
+PLACE_AFTER: Final = frozenset(
+    fold(w)
+    for w in """airport street st square avenue road bridge station park hall
+    university college school institute hospital hotel centre center tower building
+    stadium arena theatre theater museum gallery prize award foundation lane way drive
+    boulevard gardens church cathedral castle palace library memorial monument
+    company group inc ltd gmbh corp restaurant cafe bistro pub letiště náměstí ulice
+    nábřeží nádraží most třída sady""".split()
+)
+PLACE_BEFORE: Final = frozenset(
+    fold(w)
+    for w in """náměstí nám ulice ulici ulicí nábřeží třída třídě letiště
+    letišti nádraží most mostu sady park hotel hotelu restaurace kavárna kavárně room
+    zasedačka zasedačce zasedačku zasedačky místnost místnosti budova budově budovy
+    stanice zastávka metro kostel gymnázium škola univerzita nemocnice firma firmy
+    firmě firmou společnost společnosti street""".split()
+)
+PERSON_VERBS: Final = frozenset(
+    fold(w)
+    for w in """said says told asked called wants wrote sent
+    říkal říkala řekl řekla volal volala psal psala poslal poslala chtěl chtěla čeká
+    čekal čekala""".split()
+)
+ARTICLES: Final = frozenset({"the", "a", "an", "this", "that", "our", "my", "your"})
+FEMININE_SURNAME: Final = re.compile(r"(?:ová|ové|ovou|ská|cká|ské|cké|skou|ckou)$")

@@ -1,0 +1,189 @@
+"""Every written form of every employee's names, built once per directory version.
+
+``DirectoryIndex`` holds each Czech case form of each employee's first name, surname and
+nicknames (with and without diacritics, ä/ö/ü also as ae/oe/ue), a deletion index for
+ASR misspellings, and the department and role word stems used to tell namesakes apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from kiosk_agent.messages import Employee
+from kiosk_agent.name_cues import PLACE_AFTER, STOP
+from kiosk_agent.names import (
+    NICKNAMES,
+    RANK_DERIVED,
+    RANK_INFLECTED,
+    WORDLIKE,
+    feminine_surname,
+    fold,
+    inflect,
+    masculine_surname,
+)
+
+GENERIC_ROLE_WORDS: Final = frozenset(
+    "of and the for head lead senior junior specialist manager partner business "
+    "officer assistant".split()
+)
+DEPARTMENT_STEMS: Final[dict[str, tuple[str, ...]]] = {
+    "finance": ("financ", "ucet", "ucto"),
+    "hr": ("personal", "lidsk", "nabor", "human"),
+    "legal": ("pravn", "legal"),
+    "sales": ("obchod", "prodej", "sales"),
+    "marketing": ("marketing",),
+    "facilities": ("sprav", "udrzb", "facilit"),
+    "engineering": ("vyvoj", "engineer"),
+    "customer success": ("zakaznick", "podpor", "support"),
+    "office": ("kancelar", "recepc", "office"),
+    "procurement": ("nakup", "purchas", "procure"),
+    "production": ("vyrob", "production"),
+    "logistics": ("logisti", "sklad"),
+    "management": ("vedeni", "reditel", "director", "management"),
+    "security": ("bezpecn", "ostrah", "security"),
+    "data": ("data",),
+}
+"""English department name (folded) -> Czech and English word stems that mention it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A word that is one form of an employee's name."""
+
+    employee_id: str
+    part: str
+    """'first', 'last', or 'relative' (a surname form of the other gender)."""
+    rank: int
+    wordlike: bool
+    """The name is also an ordinary word (Black, Zima): needs stronger evidence."""
+
+
+@dataclass(slots=True)
+class Word:
+    """One word of a transcript with its offsets and the name forms it matches."""
+
+    start: int
+    end: int
+    text: str
+    folded: str
+    is_cap: bool
+    is_initial: bool
+    matches: list[Match] = field(default_factory=list)
+    is_fuzzy: bool = False
+    is_lexicon: bool = False
+
+
+class DirectoryIndex:
+    """Every written form of every employee's names, built once per directory."""
+
+    def __init__(self, employees: Sequence[Employee], fuzzy_max_distance: int) -> None:
+        self.employees = {e.id: e for e in employees}
+        self.fuzzy_max_distance = fuzzy_max_distance
+        self.exact: dict[str, list[Match]] = {}
+        self.folded: dict[str, list[Match]] = {}
+        self.deletes: dict[str, set[str]] = {}
+        self.context: dict[str, tuple[set[str], set[str]]] = {}
+        self.stop = set(STOP) | PLACE_AFTER
+        for employee in employees:
+            self._add_employee(employee)
+
+    def _add(self, form: str, match: Match, fuzzy: bool) -> None:
+        folded = fold(form)
+        for index, key in ((self.exact, form), (self.folded, folded)):
+            bucket = index.setdefault(key, [])
+            if match not in bucket:
+                bucket.append(match)
+        if fuzzy and len(folded) >= 4:
+            for variant in (folded, *_deletes(folded)):
+                self.deletes.setdefault(variant, set()).add(folded)
+
+    def _add_name(self, name: str, gender: str, eid: str, part: str) -> None:
+        for word in name.split():
+            if len(word) <= 1 or (word.islower() and len(word) <= 3):
+                continue  # particles such as "van", "de"
+            base = fold(word)
+            wordlike = base in WORDLIKE or (
+                part == "relative" and fold(masculine_surname(word) or "") in WORDLIKE
+            )
+            for form in inflect(word, gender):
+                rank = form.rank if part != "alias" else max(form.rank, RANK_INFLECTED)
+                match = Match(eid, "first" if part == "alias" else part, rank, wordlike)
+                self._add(form.form, match, fuzzy=rank < RANK_DERIVED)
+                for variant in _umlaut_variants(form.form):
+                    self._add(variant, match, fuzzy=False)
+
+    def _add_employee(self, e: Employee) -> None:
+        gender = e.gender if e.gender in ("m", "f") else "u"
+        self._add_name(e.first_name, gender, e.id, "first")
+        self._add_name(e.last_name, gender, e.id, "last")
+        for alias in NICKNAMES.get(e.first_name.casefold(), ()) + e.aliases:
+            self._add_name(alias, gender, e.id, "alias")
+        if gender == "f" and not e.last_name.casefold().endswith(("á", "a")):
+            self._add_name(e.last_name + "ová", "f", e.id, "last")
+        elif gender == "m":
+            self._add_name(feminine_surname(e.last_name), "f", e.id, "relative")
+        elif gender == "f" and (male := masculine_surname(e.last_name)):
+            self._add_name(male, "m", e.id, "relative")
+        self.stop.update(fold(w) for w in e.department.split() if len(w) > 3)
+        words = {fold(w) for w in (e.role + " " + e.department).split()}
+        words -= GENERIC_ROLE_WORDS
+        acronym = "".join(w[0] for w in e.role.split() if w[:1].isupper())
+        stems = set(DEPARTMENT_STEMS.get(fold(e.department), ()))
+        stems.update(w for w in words if len(w) > 3)
+        exact = {w for w in (e.department, acronym) if 2 <= len(w) <= 4}
+        self.context[e.id] = (stems, exact)
+
+    def lookup(self, word: Word, allow_fuzzy: bool) -> None:
+        """Fill ``word.matches`` from the exact, folded or fuzzy index."""
+        key = word.text.casefold().replace("\u2019", "'")
+        matches = self.exact.get(key)
+        if matches is None and (word.is_cap or key.isascii()):
+            matches = self.folded.get(word.folded)
+        if matches is None and allow_fuzzy and word.is_cap:
+            matches = self.fuzzy(word.folded)
+            word.is_fuzzy = matches is not None
+        word.matches = list(matches or ())
+
+    def fuzzy(self, folded: str) -> list[Match] | None:
+        """Matches within the configured edit distance of ``folded``, or None."""
+        limit = min(self.fuzzy_max_distance, 1 if len(folded) < 8 else 2)
+        if limit == 0 or len(folded) < 4 or folded in self.stop:
+            return None
+        found: list[Match] = []
+        seen: set[str] = set()
+        for variant in (folded, *_deletes(folded)):
+            for form in self.deletes.get(variant, ()):
+                if form in seen:
+                    continue
+                seen.add(form)
+                if distance(folded, form) <= limit:
+                    found += [m for m in self.folded[form] if m.rank < RANK_DERIVED]
+        return found or None
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _umlaut_variants(form: str) -> list[str]:
+    if not any(c in form for c in "äöü"):
+        return []
+    return [form.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")]
+
+
+def distance(a: str, b: str) -> int:
+    """Levenshtein distance with adjacent transpositions (small strings only)."""
+    previous = list(range(len(b) + 1))
+    before: list[int] = []
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
+            current.append(value)
+        before, previous = previous, current
+    return previous[-1]
