@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run one command, and turn errors into one line and an exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The write guard goes first, before building the parser imports command modules
+    # (and numpy starts threads): Landlock binds only threads started after it.
+    from kiosk_agent import guard
+
+    guard.install_for_command(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -33,6 +33,7 @@ from typing import Any, Final
 
 from kiosk_agent.config import Config, load_config
 from kiosk_agent.errors import KioskError, PrivacyError
+from kiosk_agent.logs import setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,13 @@ def install_for_command(argv: Sequence[str]) -> GuardStatus | None:
         config = load_config(known.config)
     except KioskError:
         return None
+    # The daemon logs lifecycle events; demo and simulate print their own output.
+    setup_logging(config.log.level if known.command == "run" else "ERROR")
+    if known.command == "demo":
+        # The demo keeps its transcript in memory: nothing at all may be written.
+        if not config.privacy.guard:
+            return None
+        return install_guard([], landlock=config.privacy.landlock)
     return install_guard_for(config)
 
 

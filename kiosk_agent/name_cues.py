@@ -95,8 +95,6 @@ TITLES: Final[dict[str, str]] = {
 }
 """Titles and forms of address (folded, without the dot) and the gender they show."""
 
-# TODO(#4): an unknown first name not in the lexicon, at the start of a sentence and
-# followed by a plain surname, is still taken as an employee mention, not a visitor.
 SELF_CUES: Final = (
     ("my", "name", "is"),
     ("name", "is"),
@@ -125,9 +123,26 @@ RELATION_CUES: Final = frozenset(
     mother father friend partner courier driver kolega kolegou kolegu kolegovi kolegyně
     kolegyní kolegyni bratr bratrem bratra sestra sestrou sestru manželka manželkou
     manžel manželem syn synem dcera dcerou kamarád kamarádem kamarádka kamarádkou
-    řidič kurýr""".split()
+    řidič kurýr girlfriend boyfriend fiancé fiancée uncle aunt cousin nephew niece
+    grandson granddaughter grandmother grandfather neighbour neighbor přítel přítelem
+    přítelkyně přítelkyní strýc strýcem teta tetou bratranec bratrancem sestřenice
+    sestřenicí vnuk vnukem vnučka vnučkou soused sousedem sousedka sousedkou tchán
+    tchyně švagr švagrová""".split()
 )
 """Words right before a name of someone the visitor brought or speaks of."""
+
+OWN_RELATION_CUES: Final = frozenset(
+    fold(w)
+    for w in """manager boss supervisor director lawyer accountant assistant
+    šéf šéfem šéfa šéfová šéfovou šéfové vedoucí vedoucím nadřízený nadřízeným
+    právník právníkem účetní asistent asistentem asistentka asistentkou""".split()
+)
+"""Roles that make the next name someone else only after "my"/"můj" ("my manager
+Tobiah Wright"); "the IT manager Pavel" may well be an employee."""
+
+OWN: Final = frozenset(
+    fold(w) for w in "my our můj moje mého mým mou naše náš našeho naším".split()
+)
 
 STOP: Final = frozenset(
     fold(w)
@@ -165,9 +180,47 @@ PLACE_BEFORE: Final = frozenset(
 )
 PERSON_VERBS: Final = frozenset(
     fold(w)
-    for w in """said says told asked called wants wrote sent
-    říkal říkala řekl řekla volal volala psal psala poslal poslala chtěl chtěla čeká
-    čekal čekala""".split()
+    for w in """said says told asked called wants wrote sent expects expecting
+    expected waiting invited booked needs knows mentioned promised arranged emailed
+    texted phoned říkal říkala řekl řekla volal volala psal psala poslal poslala chtěl
+    chtěla čeká čekal čekala pozval pozvala objednal objednala potřebuje chce ví
+    slíbil slíbila""".split()
 )
+"""Verbs after a sentence-initial ordinary-word surname that make it a person
+("Black said ...", "Hunter is expecting me", "Mráz mi psal")."""
+
+AUXILIARIES: Final = frozenset(
+    fold(w)
+    for w in """is was has had will would should just already also still je byl
+    byla mi mě mne nám vám už taky""".split()
+)
+"""Words allowed between a surname and its verb ("Hunter is expecting me")."""
 ARTICLES: Final = frozenset({"the", "a", "an", "this", "that", "our", "my", "your"})
 FEMININE_SURNAME: Final = re.compile(r"(?:ová|ové|ovou|ská|cká|ské|cké|skou|ckou)$")
+
+SENTENCE_STARTERS: Final = frozenset(
+    fold(w)
+    for w in """
+    yesterday today tomorrow tonight now then so also actually unfortunately maybe
+    perhaps apparently well here there where when who whom whose why how what which
+    is are was were can could would will shall should may might must do does did
+    please call tell ask let give send meet find get show bring take see say check
+    could only just even still if but because since after before while as with from
+    for to at by about into over under sorry excuse dear welcome greetings hallo
+    dnes včera zítra teď nyní potom pak tak takže také taky možná prý asi bohužel
+    tady tam kde kdy kdo komu koho proč jak co který která které jestli ale a i nebo
+    protože když než jen ještě už zavolejte řekněte pošlete najděte zeptejte
+    vyřiďte dejte předejte sežeňte je jsou byl byla bude může můžete mohl mohla
+    má mají mám jdu jde šel šla přišel přišla hledám potřebuji potřebuju chci
+    omlouvám pardon promiňte vážený vážená milý milá dobrý dobrá
+    """.split()
+)
+"""Capitalised words that start sentences and are not first names: "Dnes Novák
+nepřijde" and "Call Novák, please" mention the employee, "Zbyšek Novák, dobrý den"
+introduces someone else."""
+
+INTRODUCTION_AFTER: Final = frozenset(
+    fold(w) for w in "here from speaking calling with z ze od".split()
+)
+"""Words after "First Surname" at the start of a sentence that show an introduction
+("Ezekiel Dvořák here", "Zbyšek Král z Komerční banky")."""

@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from kiosk_agent.name_cues import (
     ARTICLES,
+    AUXILIARIES,
     FEMININE_SURNAME,
+    INTRODUCTION_AFTER,
+    OWN,
+    OWN_RELATION_CUES,
     PERSON_VERBS,
     PLACE_AFTER,
     PLACE_BEFORE,
     RELATION_CUES,
     SELF_CUES,
+    SENTENCE_STARTERS,
     TITLES,
 )
 from kiosk_agent.name_index import DirectoryIndex, Match, Word, distance
@@ -82,7 +87,38 @@ def find_names(
     spans: list[NameSpan] = []
     for run in _runs(index, text, words):
         spans += _decide(index, context, words, run)
-    return spans
+    return _join_hyphenated(text, spans, blocked)
+
+
+_HYPHEN_PART: Final = re.compile(r"-([^\W\d_]+)")
+
+
+def _join_hyphenated(
+    text: str, spans: list[NameSpan], blocked: Sequence[tuple[int, int]]
+) -> list[NameSpan]:
+    """Merge the parts of a hyphenated surname into one span (Hrubá-Lindgren).
+
+    Two spans of the same person joined by a bare hyphen become one, and a name span
+    followed by "-Capitalised" (Anna Smith-Jones, a part not in the directory) takes
+    that part in.
+    """
+    out: list[NameSpan] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if out and text[out[-1].end : span.start] == "-" and out[-1].key == span.key:
+            span = replace(out.pop(), end=span.end)
+        out.append(span)
+    for n, span in enumerate(out):
+        m = _HYPHEN_PART.match(text, span.end)
+        taken = (
+            any(s.start < m.end() and m.start() < s.end for s in blocked) if m else 1
+        )
+        is_next = n + 1 < len(out) and m is not None and out[n + 1].start < m.end()
+        if m and not taken and not is_next and m.group(1)[0].isupper():
+            grown = replace(span, end=m.end())
+            if span.label == "PERSON_OTHER":
+                grown = replace(grown, key="P:" + fold(text[span.start : m.end()]))
+            out[n] = grown
+    return out
 
 
 def _words(
@@ -94,7 +130,11 @@ def _words(
         start, end, surface = m.start(), m.end(), m.group(0)
         if any(s < end and start < e for s, e in blocked):
             continue
-        if len(surface) > 3 and surface[-2:].casefold() in ("'s", "\u2019s"):
+        is_possessive = len(surface) > 3 and surface[-2:].casefold() in (
+            "'s",
+            "\u2019s",
+        )
+        if is_possessive:
             end, surface = end - 2, surface[:-2]
         folded = fold(surface)
         initial = is_sentence_initial(text, start) and not (
@@ -104,6 +144,7 @@ def _words(
         )
         word = Word(start, end, surface, folded, surface[0].isupper(), initial)
         word.is_lexicon = word.is_cap and folded in lexicon
+        word.is_possessive = is_possessive
         if folded not in TITLES:
             index.lookup(word, allow_fuzzy=False)
         out.append(word)
@@ -112,7 +153,7 @@ def _words(
 
 def _is_adjacent(text: str, a: Word, b: Word) -> bool:
     gap = text[a.end : b.start]
-    return len(gap) <= 3 and gap.strip() == ""
+    return (len(gap) <= 3 and gap.strip() == "") or gap == "-"
 
 
 def _is_nameish(index: DirectoryIndex, w: Word) -> bool:
@@ -155,10 +196,12 @@ def _cue_before(text: str, words: list[Word], i: int) -> str | None:
             gap = text[words[i - 1].end : words[i].start]
             if gap.strip() in ("", ","):
                 return "self"
+    before = words[i - 2].folded if i >= 2 else ""
     if i >= 1 and words[i - 1].folded in RELATION_CUES:
-        before = words[i - 2].folded if i >= 2 else ""
         if before not in ("her", "his", "their", "jeho", "jeji", "jejich", "of"):
             return "relation"
+    if i >= 1 and words[i - 1].folded in OWN_RELATION_CUES and before in OWN:
+        return "relation"
     return None
 
 
@@ -180,9 +223,14 @@ def _decide(
     if _neighbour_folded(text, words, last, +1) in PLACE_AFTER:
         return []
     cue = _cue_before(text, words, first)
+    # "I'm Hana's guest" speaks of Hana, it does not introduce the visitor.
+    if any(words[i].is_possessive for i in run[:3]):
+        cue = None if cue == "self" else cue
     if cue == "self" and words[first].is_cap:
         caps = [i for i in run[:3] if words[i].is_cap]
         return [_other(text, words, caps[0], caps[-1])]
+    if _introduces_unknown_first_name(index, text, words, run):
+        return [_other(text, words, first, run[1])]
 
     spans: list[NameSpan] = []
     used: set[int] = set()
@@ -209,6 +257,35 @@ def _decide(
     return spans
 
 
+# TODO(#4): an unknown first name (not in the lexicon) opening a sentence before an
+# employee's surname and a verb ("Ezekiel Dvořák asked me ...") still leaks the first
+# name; mid-sentence ("Hello, Ignác Hunter") an unknown name before an ordinary-word
+# surname is taken for a proper noun ("Burger King") and leaks whole.
+def _introduces_unknown_first_name(
+    index: DirectoryIndex, text: str, words: list[Word], run: list[int]
+) -> bool:
+    """A sentence opening "Zbyšek Král, ..." or "Ezekiel Dvořák here": someone else.
+
+    The first word is capitalised, unknown (no directory or lexicon match, not a word
+    that often starts sentences) and the second is an employee's surname in its base
+    form, followed by a comma, the end of the sentence or an introduction word.
+    """
+    if len(run) < 2:
+        return False
+    a, b = words[run[0]], words[run[1]]
+    if not (a.is_initial and a.is_cap and not a.matches and not a.is_lexicon):
+        return False
+    if a.folded in SENTENCE_STARTERS or a.folded in index.stop or len(a.folded) < 3:
+        return False
+    if not any(m.part == "last" and m.rank == RANK_BASE for m in b.matches):
+        return False
+    if _pair_ids(index, a, b):
+        return False
+    tail = text[b.end : b.end + 2]
+    after = _neighbour_folded(text, words, run[1], +1)
+    return tail[:1] in (",", ".", "") or after in INTRODUCTION_AFTER
+
+
 def _pair_ids(index: DirectoryIndex, a: Word, b: Word) -> set[str]:
     """Employees whose first name and surname are words a and b (either order)."""
     if not a.matches and b.matches and a.is_cap:
@@ -219,7 +296,8 @@ def _pair_ids(index: DirectoryIndex, a: Word, b: Word) -> set[str]:
     lasts_a = {m.employee_id for m in a.matches if m.part == "last"}
     firsts_b = {m.employee_id for m in b.matches if m.part == "first"}
     lasts_b = {m.employee_id for m in b.matches if m.part == "last"}
-    return (firsts_a & lasts_b) | (lasts_a & firsts_b)
+    # Two parts of one surname (Hrubá-Lindgren) count as a full name too.
+    return (firsts_a & lasts_b) | (lasts_a & firsts_b) | (lasts_a & lasts_b)
 
 
 def _fuzzy_partner(index: DirectoryIndex, w: Word) -> None:
@@ -285,6 +363,7 @@ def _single(
             (relative and (has_title or not w.is_initial))
             or (w.is_lexicon and not employee)
             or (has_title and not employee)
+            or (cue == "relation" and i == run[0] and not employee and _is_plain(w))
             or (bool(FEMININE_SURNAME.search(w.text)) and len(w.text) >= 6)
         )
     ):
@@ -330,7 +409,20 @@ def _is_accepted(
         return True
     if w.is_fuzzy:
         return False
-    return not wordlike or _neighbour_folded(ctx.text, words, i, +1) in PERSON_VERBS
+    return not wordlike or _has_person_verb(ctx.text, words, i)
+
+
+def _has_person_verb(text: str, words: list[Word], i: int) -> bool:
+    """A verb of a person follows word i, maybe after an auxiliary ("is expecting")."""
+    after = _neighbour_folded(text, words, i, +1)
+    if after in AUXILIARIES:
+        after = _neighbour_folded(text, words, i + 1, +1)
+    return after in PERSON_VERBS
+
+
+def _is_plain(w: Word) -> bool:
+    """A capitalised word that may be a name: not an acronym (DHL) or a stop word."""
+    return w.is_cap and not w.text.isupper() and len(w.text) >= 3
 
 
 def _resolve(

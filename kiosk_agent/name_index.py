@@ -7,6 +7,7 @@ ASR misspellings, and the department and role word stems used to tell namesakes 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -73,6 +74,8 @@ class Word:
     matches: list[Match] = field(default_factory=list)
     is_fuzzy: bool = False
     is_lexicon: bool = False
+    is_possessive: bool = False
+    """An English possessive 's followed (and was cut off): "Hana's guest"."""
 
 
 class DirectoryIndex:
@@ -100,7 +103,9 @@ class DirectoryIndex:
                 self.deletes.setdefault(variant, set()).add(folded)
 
     def _add_name(self, name: str, gender: str, eid: str, part: str) -> None:
-        for word in name.split():
+        # A hyphenated surname (Hrubá-Lindgren) is indexed part by part: ASR and the
+        # word splitter see two words, and Czech declines only the first part.
+        for word in re.split(r"[\s\-]+", name):
             if len(word) <= 1 or (word.islower() and len(word) <= 3):
                 continue  # particles such as "van", "de"
             base = fold(word)

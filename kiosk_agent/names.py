@@ -242,6 +242,13 @@ WORDLIKE: Final = frozenset(
     bohatý bohatá chudý chudá hladký hladká velký velká červený červená modrý modrá
     šedý šedá jaro podzim léto sníh kámen potok řeka les pole louka zahrada sad hrad
     zámek kostel most brána sýkora vodička doležal kratochvíl
+    kočka kuchař krejčí tesař řezník kameník truhlář zahradník sklenář bednář hrnčíř
+    sládek kočí pastýř myslivec sokol vrabec kohout kozel jelen straka vrána sova čáp
+    havran slavík bažant ryba štika kapr býk koza kráva pes kubík rytíř voják kníže
+    hrabě pán kněz holič skřivan lasička veverka křeček žák student soused host
+    cooper smith miller turner walker carter fowler archer bowman sparrow crow finch
+    robin hawk drake crane swan lamb bull bear buck hart rice bean oak ash elm birch
+    hazel heath moor dale wells rivers mills shore bass pike trout salmon herring
     """.split()
 )
 """Surnames and first names that are also ordinary words: they need a title, a first

@@ -46,6 +46,14 @@ _SPOKEN_EMAIL: Final = _rx(
     rf"{_SPOKEN_WORD}(?:{_SPOKEN_SEP}{_SPOKEN_WORD})*?{_SPOKEN_DOT}[a-z]{{2,6}}\b(?!{_SPOKEN_AT})"
 )
 
+_WORD_BEFORE: Final = re.compile(rf"(?<![\w'\u2019.\-@])({LETTER}+)\s+\Z")
+_NOT_LOCAL_PART: Final = frozenset(
+    """is was be to at on in me my it its it's the an and or of for by via je na to mi
+    můj moje mě mne nebo zní je jsem email mail address adresa adresu adrese send
+    write pošlete napište piste poslat napsat reach contact me please prosím""".split()
+)
+"""Lowercase words before a spoken e-mail that are never part of its local part."""
+
 _INTL_PHONE: Final = _rx(r"(?<![\w+])(?:\+|\b00)\d{1,3}(?:[ \-./]?\(?\d{1,4}\)?){2,6}")
 _GROUPED_DIGITS: Final = _rx(
     r"(?<![\w/.:,])\d{2,4}(?:[ \-]\d{2,4}){1,5}(?![\w/]|[.:]\d)"
@@ -55,9 +63,19 @@ _DIGIT_WORD: Final = (
     r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|nula|jedna|jednička|"
     r"dva|dvě|tři|tri|čtyři|ctyri|pět|pet|šest|sest|sedm|osm|devět|devet)"
 )
-_SPOKEN_DIGITS: Final = _rx(
-    rf"\b{_DIGIT_WORD}(?:(?:[\s,.\-]|\band\b|\ba\b)+{_DIGIT_WORD}){{6,}}\b"
+_NUMBER_WORD: Final = (
+    rf"(?:{_DIGIT_WORD}|double|triple|ten|eleven|twelve|thirteen|fourteen|fifteen"
+    r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
+    r"|eighty|ninety|hundred|deset|jedenáct|dvanáct|třináct|čtrnáct|patnáct"
+    r"|šestnáct|sedmnáct|osmnáct|devatenáct|dvacet|třicet|čtyřicet|padesát|šedesát"
+    r"|sedmdesát|osmdesát|devadesát|sto|stě|sta|set|jeden|jedno)"
 )
+_SPOKEN_DIGITS: Final = _rx(
+    rf"(?:\bplus\s+)?(?:\b(?:double|triple)\s+)?\b{_DIGIT_WORD}"
+    rf"(?:(?:[\s,.\-]|\band\b|\ba\b)+{_NUMBER_WORD}){{6,}}\b"
+)
+"""A phone number said as words: at least seven number words in a row ("seven seven
+six ...", "šest set tři, dvě stě dvanáct ..."), with a spoken "plus" before it."""
 
 _BIRTH_NUMBER: Final = _rx(r"(?<![\w/])\d{2}[0-35-8]\d{3}\s?/\s?\d{3,4}(?![\w/])")
 _LETTER_ID: Final = re.compile(
@@ -82,6 +100,12 @@ _PHONE_CUE: Final = _rx(
     r"\b(?:phone|mobile|cell|number|line|call|tel\w*|mobil\w*|číslo|cislo|volat"
     r"|zavolejte|zavolat)\b"
 )
+_BUSINESS_CUE: Final = _rx(
+    r"\b(?:order|orders|invoice|reference|ref|tracking|shipment|parcel|ticket|case"
+    r"|po|contract|account|objednávk\w*|objednavk\w*|faktur\w*|zásilk\w*|zasilk\w*"
+    r"|balík\w*|balik\w*|smlouv\w*|jednací|jednaci|tiket\w*|účet|ucet)\b"
+)
+"""Words right before a number that make it a business reference, not personal."""
 _BIRTH_CUE: Final = _rx(
     r"\b(?:born|birth|birthday|dob|date\s+of\s+birth|narozen\w*|narodil\w*"
     r"|narození|narozeni|nar\.)"
@@ -212,16 +236,34 @@ def _alnum(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalnum())
 
 
-# TODO(#4): a spoken local part with a space in it ("jan novak at gmail dot com")
-# keeps its first word; ASR usually writes it with "dot" or glued.
 def _emails(text: str) -> list[Found]:
     out = [
         Found(m.start(), m.end(), "EMAIL", m.group(0).casefold())
         for m in _EMAIL.finditer(text)
     ]
     for m in _SPOKEN_EMAIL.finditer(text):
-        out.append(Found(m.start(), m.end(), "EMAIL", _alnum(m.group(0))))
+        start = _local_part_start(text, m.start())
+        out.append(Found(start, m.end(), "EMAIL", _alnum(text[start : m.end()])))
     return out
+
+
+def _local_part_start(text: str, start: int) -> int:
+    """Where a spoken local part really starts, left of the word the pattern found.
+
+    ASR writes "jana novotna at gmail dot com" or spells it "k o v a l at post dot cz":
+    the pattern only sees the last word before "at". Take in up to two more lowercase
+    words that are not function words, or any number of single letters.
+    """
+    words = 0
+    while True:
+        m = _WORD_BEFORE.search(text, 0, start)
+        if m is None or m.group(1) in _NOT_LOCAL_PART:
+            return start
+        if len(m.group(1)) > 1:
+            if words == 2 or not m.group(1).islower():
+                return start
+            words += 1
+        start = m.start(1)
 
 
 def _cue_before(cue: re.Pattern[str], text: str, start: int, window: int = 60) -> bool:
@@ -257,17 +299,22 @@ def _ids_and_plates(text: str) -> list[Found]:
     return out
 
 
-# FIXME(#4): a seven- or eight-digit number with no cue (an order number) stays; with
-# a phone or ID cue anywhere in the 60 characters before it, it is replaced.
 def _number_label(text: str, start: int, digit_count: int) -> str | None:
-    """PHONE, ID_NUMBER or None (not personal) for a bare number, from its context."""
+    """PHONE, ID_NUMBER or None (not personal) for a bare number, from its context.
+
+    Fails closed: a number of seven or more digits with no cue at all is taken as an
+    identity number; only a business cue right before it ("order", "faktura") keeps
+    it, and never for nine digits, the length of a Czech phone number.
+    """
     if _cue_before(_ID_CUE, text, start):
         return "ID_NUMBER"
     if _cue_before(_PLATE_CUE, text, start, 30) and digit_count <= 8:
         return "LICENCE_PLATE"
+    if digit_count != 9 and _cue_before(_BUSINESS_CUE, text, start, 25):
+        return None
     if digit_count >= 9 or _cue_before(_PHONE_CUE, text, start):
         return "PHONE"
-    return None
+    return "ID_NUMBER"
 
 
 def _phones(text: str) -> list[Found]:

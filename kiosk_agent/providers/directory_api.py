@@ -55,6 +55,7 @@ class HttpDirectoryApi:
         )
         return _result(answer.status, answer.body, answer.headers)
 
+
 def _result(status: int, body: bytes, headers: Mapping[str, str]) -> Fetched | None:
     if status == 304:
         return None

@@ -73,6 +73,7 @@ class HttpTelephony:
         )
         return _outcome(answer.status, answer.body)
 
+
 def _outcome(status: int, content: bytes) -> CallOutcome:
     if status >= 300:
         transient = status >= 500 or status == 429

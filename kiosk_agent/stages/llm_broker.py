@@ -186,19 +186,9 @@ class LlmBroker:
         first_text_ms: int | None = None
 
         for provider in self._providers:
-            skip = self._skip_reason(provider, started)
-            if skip is not None:
-                attempts.append(Attempt(provider=provider.name, outcome=skip))
-                logger.info(
-                    "llm.provider_skipped",
-                    extra={
-                        "fields": {
-                            "turn": turn,
-                            "provider": provider.name,
-                            "reason": skip.value,
-                        }
-                    },
-                )
+            skipped = self._skipped(provider, started, turn)
+            if skipped is not None:
+                attempts.append(skipped)
                 continue
 
             attempt_started = self._clock()
@@ -212,15 +202,9 @@ class LlmBroker:
                         forwarded.append(sentence)
                         yield TextDelta(text=sentence)
             except _Failed as failed:
-                self._record_failure(provider.name, failed.error, turn)
-                outcome = Outcome.TRUNCATED if forwarded else Outcome.FAILED
                 attempts.append(
-                    Attempt(
-                        provider=provider.name,
-                        outcome=outcome,
-                        error_code=failed.error.code,
-                        tries=failed.tries,
-                        duration_ms=_ms(self._clock() - attempt_started),
+                    self._failed(
+                        provider.name, failed, attempt_started, bool(forwarded), turn
                     )
                 )
                 if not forwarded:
@@ -358,6 +342,43 @@ class LlmBroker:
         if self._remaining_s(started) < min(limits.first_token_timeout_s, 1.0):
             return Outcome.SKIPPED_BUDGET
         return None
+
+    def _skipped(
+        self, provider: LlmProvider, started: float, turn: int
+    ) -> Attempt | None:
+        """The skipped attempt when the provider is not to be tried, else None."""
+        skip = self._skip_reason(provider, started)
+        if skip is None:
+            return None
+        logger.info(
+            "llm.provider_skipped",
+            extra={
+                "fields": {
+                    "turn": turn,
+                    "provider": provider.name,
+                    "reason": skip.value,
+                }
+            },
+        )
+        return Attempt(provider=provider.name, outcome=skip)
+
+    def _failed(
+        self,
+        name: str,
+        failed: _Failed,
+        attempt_started: float,
+        has_forwarded: bool,
+        turn: int,
+    ) -> Attempt:
+        """Count a provider's failure in its breaker and report the attempt."""
+        self._record_failure(name, failed.error, turn)
+        return Attempt(
+            provider=name,
+            outcome=Outcome.TRUNCATED if has_forwarded else Outcome.FAILED,
+            error_code=failed.error.code,
+            tries=failed.tries,
+            duration_ms=_ms(self._clock() - attempt_started),
+        )
 
     def _record_failure(self, name: str, error: LlmError, turn: int) -> None:
         if self._breakers[name].record_failure(self._clock()):
