@@ -1,8 +1,9 @@
 """Technician CLI: ``kiosk-agent <command>``; one entry point, one module per command.
 
 Each command lives in ``kiosk_agent/commands/<name>.py`` and defines ``HELP`` (one
-line), ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when
-their command runs, so ``kiosk-agent --help`` stays fast and needs no vendor package.
+line), ``add_arguments(parser)`` and ``run(args) -> int``; vendor packages are imported
+inside ``run``, so building the parser stays cheap. Commands that handle visitors'
+speech or images (run, demo, simulate) are put under the write guard first.
 Exit codes: 0 ok, 1 failure, 2 usage or configuration.
 """
 
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kiosk-agent", description="Reception-kiosk daemon and technician tools."
     )
     parser.add_argument(
-        "--config", metavar="PATH",
+        "--config",
+        metavar="PATH",
         help="config TOML (default: $KIOSK_AGENT_CONFIG, else config/kiosk-agent.toml)",
     )
     parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run one command, and turn errors into one line and an exit code."""
+    """Parse arguments, run one command, turn errors into one line and an exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     # The write guard goes first, before building the parser imports command modules
     # (and numpy starts threads): Landlock binds only threads started after it.
@@ -87,8 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - the CLI entry point reports any fault once.
         if args.debug:
             raise
-        print(f"kiosk-agent: internal error ({type(err).__name__}); rerun with --debug",
-              file=sys.stderr)
+        print(
+            f"kiosk-agent: internal error ({type(err).__name__}); rerun with --debug",
+            file=sys.stderr,
+        )
         return 1
 
 

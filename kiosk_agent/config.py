@@ -1,8 +1,8 @@
 """Frozen settings dataclasses, loaded from one TOML file and validated once.
 
 Every section is a dataclass whose fields carry their defaults and, in ``metadata``,
-their bounds (``min``, ``max``) or allowed values (``choices``). ``load_config`` walks the
-TOML against these classes, so an unknown key, a wrong type or an out-of-range value
+their bounds (``min``, ``max``) or allowed values (``choices``). ``load_config`` walks
+the TOML against these classes, so an unknown key, a wrong type or an out-of-range value
 fails with one line that names the file and the key. Secrets never live here: see
 ``read_secret``.
 """
@@ -20,8 +20,8 @@ from typing import Any, Final
 
 from kiosk_agent.errors import ConfigError
 
-DEFAULT_CONFIG_PATH: Final = Path(__file__).resolve().parent.parent / "config" / (
-    "kiosk-agent.toml"
+DEFAULT_CONFIG_PATH: Final = (
+    Path(__file__).resolve().parent.parent / "config" / ("kiosk-agent.toml")
 )
 CONFIG_ENV: Final = "KIOSK_AGENT_CONFIG"
 
@@ -35,7 +35,7 @@ class AudioConfig:
     """Microphone capture."""
 
     device: str = ""
-    """Input device: an index ("2") or part of its name ("USB"); empty for the default."""
+    """Input device: an index ("2") or part of its name ("USB"); "" = the default."""
     sample_rate_hz: int = field(default=16000, metadata={"choices": (16000,)})
     frame_ms: int = field(default=30, metadata={"choices": (10, 20, 30)})
     """Length of one AudioFrame; webrtcvad accepts 10, 20 or 30 ms."""
@@ -79,7 +79,7 @@ class AsrConfig:
     cpu_threads: int = field(default=2, metadata=_range(1, 16))
     beam_size: int = field(default=1, metadata=_range(1, 10))
     speculative: bool = True
-    """Decode as soon as trailing silence begins; reuse the result if nothing follows."""
+    """Decode once trailing silence begins; reuse the result if nothing follows."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,11 +188,11 @@ class DirectoryConfig:
     sync_interval_s: float = field(default=300.0, metadata=_range(5.0, 86400.0))
     timeout_s: float = field(default=5.0, metadata=_range(0.1, 120.0))
     default_region: str = "CZ"
-    """Region for phone numbers written without +country code (ISO 3166, e.g. CZ, GB)."""
+    """Region for phone numbers written without a +country code (ISO 3166: CZ, GB)."""
     poll_s: float = field(default=2.0, metadata=_range(0.2, 3600.0))
-    """How often the daemon looks for a changed file or cache (edits apply this fast)."""
+    """How often the daemon looks for a changed file or cache."""
     cache_dir: str = "/var/lib/kiosk-agent"
-    """Folder of the admin API's last good copy; used when $STATE_DIRECTORY is not set."""
+    """Folder of the admin API's last good copy when $STATE_DIRECTORY is unset."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -263,7 +263,7 @@ class Config:
     log: LogConfig = LogConfig()
 
     def resolve_path(self, value: str) -> Path:
-        """A path from this config: relative paths are taken from the config's folder."""
+        """A path from this config; a relative one is taken from the config's folder."""
         path = Path(value).expanduser()
         if path.is_absolute() or self.source.startswith("<"):
             return path
@@ -274,7 +274,7 @@ _NOT_KEYS: Final = frozenset({"source"})
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The config file to read: ``--config``, else $KIOSK_AGENT_CONFIG, else the default."""
+    """The config file: ``--config``, else $KIOSK_AGENT_CONFIG, else the default."""
     if explicit:
         return Path(explicit)
     env = os.environ.get(CONFIG_ENV)
@@ -306,7 +306,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
 def parse_config(table: dict[str, Any], *, source: str = "<memory>") -> Config:
     """Validate an already parsed TOML table against the dataclasses."""
-    config = _build(Config, table, prefix="", source=source)
+    config: Config = _build(Config, table, prefix="", source=source)
     return dataclasses.replace(config, source=source)
 
 
@@ -323,18 +323,21 @@ def _build(cls: type[Any], table: dict[str, Any], *, prefix: str, source: str) -
     values: dict[str, Any] = {}
     for name, value in table.items():
         key = f"{prefix}{name}"
-        values[name] = _convert(hints[name], fields[name], value, key=key, source=source)
+        values[name] = _convert(
+            hints[name], fields[name], value, key=key, source=source
+        )
     return cls(**values)
 
 
-def _convert(hint: Any, spec: dataclasses.Field[Any], value: Any, *, key: str,
-             source: str) -> Any:
+def _convert(
+    hint: Any, spec: dataclasses.Field[Any], value: Any, *, key: str, source: str
+) -> Any:
     def fail(expected: str) -> ConfigError:
         return ConfigError(
             "config-invalid", f"{source}: {key}: expected {expected}, got {value!r}"
         )
 
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise fail("a table")
         return _build(hint, value, prefix=f"{key}.", source=source)

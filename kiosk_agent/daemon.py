@@ -219,7 +219,7 @@ def run_daemon(config: Config) -> int:
 
 async def _serve(config: Config) -> int:
     from kiosk_agent.audio_path import load_engine
-    from kiosk_agent.directory import open_directory
+    from kiosk_agent.directory import keep_fresh, open_directory
     from kiosk_agent.outbox import Outbox, outbox_folder
     from kiosk_agent.providers.telephony_http import HttpTelephony
     from kiosk_agent.providers.transcripts_http import HttpTranscriptPlatform
@@ -258,7 +258,7 @@ async def _serve(config: Config) -> int:
         "audio": lambda: _listen(kiosk, engine, inbox),
         "dialog": lambda: kiosk.dialog.run(inbox),
         "transcripts": transcripts.run,
-        "directory": lambda: _refresh(source, config.directory.sync_interval_s),
+        "directory": lambda: keep_fresh(source, config.directory.poll_s),
     }
     if config.presence.enabled:
         stages["presence"] = lambda: _watch(config, inbox)
@@ -312,10 +312,3 @@ async def _watch(config: Config, inbox: asyncio.Queue[Any]) -> None:
 
     stage = PresenceStage(config.presence, HaarFaceDetector())
     await run_presence(CameraSource(config.camera), stage, inbox)
-
-
-async def _refresh(source: Any, interval_s: float) -> None:
-    """Reload the directory file or sync the admin API periodically."""
-    while True:
-        await asyncio.sleep(interval_s)
-        await asyncio.to_thread(source.refresh)

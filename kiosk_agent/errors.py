@@ -4,7 +4,9 @@
 class KioskError(Exception):
     """An expected failure with a stable code; its message never holds personal data."""
 
-    def __init__(self, code: str, message: str = "", *, transient: bool = False) -> None:
+    def __init__(
+        self, code: str, message: str = "", *, transient: bool = False
+    ) -> None:
         super().__init__(message or code)
         self.code = code
         self.transient = transient

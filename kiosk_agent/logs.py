@@ -75,39 +75,52 @@ class JournalHandler(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__()
-        from systemd import journal  # Imported here: only under systemd.
+        from systemd import journal  # type: ignore[attr-defined]  # Only under systemd.
 
         self._send = journal.send
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            fields = {f"KIOSK_{k.upper()}": str(v) for k, v in allowed_fields(record).items()}
+            fields = {
+                f"KIOSK_{k.upper()}": str(v) for k, v in allowed_fields(record).items()
+            }
             priority = {
-                logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4,
-                logging.ERROR: 3, logging.CRITICAL: 2,
+                logging.DEBUG: 7,
+                logging.INFO: 6,
+                logging.WARNING: 4,
+                logging.ERROR: 3,
+                logging.CRITICAL: 2,
             }.get(record.levelno, 6)
             self._send(str(record.msg), PRIORITY=priority, LOGGER=record.name, **fields)
         except Exception:  # noqa: BLE001 - a log sink must never take the daemon down.
             self.handleError(record)
 
 
+def _handler(stream: Any) -> logging.Handler:
+    if os.environ.get("JOURNAL_STREAM") and stream is None:
+        try:
+            return JournalHandler()
+        except ImportError:
+            pass
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    return handler
+
+
 def setup_logging(level: str = "INFO", *, stream: Any = None) -> None:
-    """Install the one handler of the process: journald under systemd, else JSON lines."""
+    """Install the process's one handler: journald under systemd, else JSON lines."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler: logging.Handler
-    if os.environ.get("JOURNAL_STREAM") and stream is None:
-        try:
-            handler = JournalHandler()
-        except ImportError:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(JsonFormatter())
-    else:
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(JsonFormatter())
-    root.addHandler(handler)
+    root.addHandler(_handler(stream))
     root.setLevel(level)
     # Vendor libraries log prompts, URLs with bodies or file names at DEBUG/INFO.
-    for noisy in ("httpx", "httpcore", "openai", "google_genai", "urllib3", "faster_whisper"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "openai",
+        "google_genai",
+        "urllib3",
+        "faster_whisper",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

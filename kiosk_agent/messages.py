@@ -91,7 +91,8 @@ class Utterance:
     def __repr__(self) -> str:
         return (
             f"Utterance(id={self.utterance_id}, rev={self.revision}, "
-            f"final={self.is_final}, audio_ms={round((self.end_s - self.start_s) * 1000)})"
+            f"final={self.is_final}, "
+            f"audio_ms={round((self.end_s - self.start_s) * 1000)})"
         )
 
 
@@ -160,7 +161,7 @@ class Span:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RedactedText:
-    """Transcript with personal data replaced by pseudonyms; the only text that leaves."""
+    """Transcript with personal data replaced by pseudonyms; all that leaves."""
 
     text: str
     language: str = "en"

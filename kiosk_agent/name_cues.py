@@ -211,7 +211,8 @@ SENTENCE_STARTERS: Final = frozenset(
     tady tam kde kdy kdo komu koho proč jak co který která které jestli ale a i nebo
     protože když než jen ještě už zavolejte řekněte pošlete najděte zeptejte
     vyřiďte dejte předejte sežeňte je jsou byl byla bude může můžete mohl mohla
-    má mají mám jdu jde šel šla přišel přišla hledám potřebuji potřebuju chci
+    jsem jsi jste jsme má mají mám jdu jde šel šla přišel přišla hledám potřebuji
+    potřebuju chci
     omlouvám pardon promiňte vážený vážená milý milá dobrý dobrá
     """.split()
 )
@@ -224,3 +225,9 @@ INTRODUCTION_AFTER: Final = frozenset(
 )
 """Words after "First Surname" at the start of a sentence that show an introduction
 ("Ezekiel Dvořák here", "Zbyšek Král z Komerční banky")."""
+
+GREETINGS: Final = frozenset(
+    fold(w)
+    for w in "hi hello hey morning afternoon evening den ahoj zdravím ráno".split()
+)
+"""Last word of a greeting that may open an introduction ("Hi, Thaddeus Pokorny")."""

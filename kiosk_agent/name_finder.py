@@ -21,6 +21,7 @@ from kiosk_agent.name_cues import (
     ARTICLES,
     AUXILIARIES,
     FEMININE_SURNAME,
+    GREETINGS,
     INTRODUCTION_AFTER,
     OWN,
     OWN_RELATION_CUES,
@@ -103,21 +104,23 @@ def _join_hyphenated(
     that part in.
     """
     out: list[NameSpan] = []
-    for span in sorted(spans, key=lambda s: s.start):
+    for span in sorted(spans, key=lambda found: found.start):
         if out and text[out[-1].end : span.start] == "-" and out[-1].key == span.key:
             span = replace(out.pop(), end=span.end)
         out.append(span)
+
+    # A second part nobody recognised ("Smith-Jones") joins the span before it.
+    taken = [(s.start, s.end) for s in out] + list(blocked)
     for n, span in enumerate(out):
         m = _HYPHEN_PART.match(text, span.end)
-        taken = (
-            any(s.start < m.end() and m.start() < s.end for s in blocked) if m else 1
-        )
-        is_next = n + 1 < len(out) and m is not None and out[n + 1].start < m.end()
-        if m and not taken and not is_next and m.group(1)[0].isupper():
-            grown = replace(span, end=m.end())
-            if span.label == "PERSON_OTHER":
-                grown = replace(grown, key="P:" + fold(text[span.start : m.end()]))
-            out[n] = grown
+        if m is None or not m.group(1)[0].isupper():
+            continue
+        if any(start < m.end() and m.start() < end for start, end in taken):
+            continue
+        grown = replace(span, end=m.end())
+        if span.label == "PERSON_OTHER":
+            grown = replace(grown, key="P:" + fold(text[span.start : m.end()]))
+        out[n] = grown
     return out
 
 
@@ -247,8 +250,13 @@ def _decide(
             continue
         if _is_person_pair(index, words[a], words[b], has_cue):
             end = b
+            # A third part (Jean-Pierre Dubois, Anna Marie Smith) belongs to the name.
+            after = run.index(b) + 1
+            if after < len(run) and _is_plain(words[run[after]]):
+                if not words[run[after]].matches:
+                    end = run[after]
             spans.append(_other(text, words, a, end))
-            used.update((a, b))
+            used.update(range(a, end + 1))
     for i in run:
         if i not in used:
             span = _single(index, ctx, words, i, run, cue, used)
@@ -264,7 +272,7 @@ def _decide(
 def _introduces_unknown_first_name(
     index: DirectoryIndex, text: str, words: list[Word], run: list[int]
 ) -> bool:
-    """A sentence opening "Zbyšek Král, ..." or "Ezekiel Dvořák here": someone else.
+    """A sentence opening "Zbyšek Král, ..." or "Hi, Ezekiel Dvořák here": someone else.
 
     The first word is capitalised, unknown (no directory or lexicon match, not a word
     that often starts sentences) and the second is an employee's surname in its base
@@ -273,11 +281,15 @@ def _introduces_unknown_first_name(
     if len(run) < 2:
         return False
     a, b = words[run[0]], words[run[1]]
-    if not (a.is_initial and a.is_cap and not a.matches and not a.is_lexicon):
+    greeted = run[0] > 0 and words[run[0] - 1].folded in GREETINGS
+    opens = a.is_initial or (greeted and text[words[run[0] - 1].end : a.start] == ", ")
+    if not (opens and a.is_cap and not a.matches and not a.is_lexicon):
         return False
     if a.folded in SENTENCE_STARTERS or a.folded in index.stop or len(a.folded) < 3:
         return False
-    if not any(m.part == "last" and m.rank == RANK_BASE for m in b.matches):
+    if not b.is_cap or not any(
+        m.part == "last" and m.rank == RANK_BASE for m in b.matches
+    ):
         return False
     if _pair_ids(index, a, b):
         return False
@@ -389,7 +401,12 @@ def _is_accepted(
         exact = not w.is_fuzzy and (
             w.text.isascii() or w.text.casefold() in index.exact
         )
-        return not wordlike and exact and len(w.folded) >= 3
+        # An inflected lowercase Czech surname form is far more often a common noun
+        # (beránka, kočku) than a name the recogniser forgot to capitalise.
+        is_noun_like = ctx.language == "cs" and all(
+            m.part == "last" and m.rank != RANK_BASE for m in w.matches
+        )
+        return not wordlike and exact and len(w.folded) >= 3 and not is_noun_like
     pos = run.index(i)
     prev = words[run[pos - 1]] if pos > 0 else None
     prev_plain = (

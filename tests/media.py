@@ -17,12 +17,31 @@ def speak(text: str, *, lang: str = "en", wpm: int = 150) -> npt.NDArray[np.int1
     voice = "en-us" if lang == "en" else lang
     wav = subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     ).stdout
     raw = subprocess.run(
-        ["sox", "-q", "-t", "wav", "-", "-t", "raw", "-r", str(RATE_HZ), "-c", "1",
-         "-b", "16", "-e", "signed-integer", "-"],
-        input=wav, check=True, capture_output=True,
+        [
+            "sox",
+            "-q",
+            "-t",
+            "wav",
+            "-",
+            "-t",
+            "raw",
+            "-r",
+            str(RATE_HZ),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            "-",
+        ],
+        input=wav,
+        check=True,
+        capture_output=True,
     ).stdout
     return np.frombuffer(raw, dtype=np.int16).copy()
 
@@ -32,8 +51,9 @@ def silence(seconds: float) -> npt.NDArray[np.int16]:
     return np.zeros(int(seconds * RATE_HZ), dtype=np.int16)
 
 
-def noise(seconds: float, *, kind: str = "pink", dbfs: float = -30.0,
-          seed: int = 0) -> npt.NDArray[np.int16]:
+def noise(
+    seconds: float, *, kind: str = "pink", dbfs: float = -30.0, seed: int = 0
+) -> npt.NDArray[np.int16]:
     """Stationary noise at an RMS level in dBFS: white, pink, brown, fan or hum."""
     n = int(seconds * RATE_HZ)
     rng = np.random.default_rng(seed)
@@ -59,8 +79,9 @@ def noise(seconds: float, *, kind: str = "pink", dbfs: float = -30.0,
     return np.clip(x, -32768, 32767).astype(np.int16)
 
 
-def to_wav_bytes(samples: npt.NDArray[np.int16], rate_hz: int = RATE_HZ,
-                 channels: int = 1) -> bytes:
+def to_wav_bytes(
+    samples: npt.NDArray[np.int16], rate_hz: int = RATE_HZ, channels: int = 1
+) -> bytes:
     """A WAV file image in memory."""
     buf = io.BytesIO()
     with wave.open(buf, "wb") as out:

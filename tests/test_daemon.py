@@ -1,4 +1,4 @@
-"""Daemon supervision: restart with capped backoff, exit non-zero after repeated failures."""
+"""Daemon supervision: capped-backoff restarts, non-zero exit after repeated failures."""
 
 from __future__ import annotations
 

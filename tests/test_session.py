@@ -1,4 +1,4 @@
-"""The visit state machine: arrival, turns, goodbye, timeout and wiping (clock injected)."""
+"""The visit state machine: arrival, turns, goodbye, timeout, wiping (injected clock)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``kiosk-agent config check``: validate the configuration with the daemon's own code."""
+"""``kiosk-agent config check``: validate the configuration with the daemon's code."""
 
 from __future__ import annotations
 

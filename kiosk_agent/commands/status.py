@@ -69,7 +69,10 @@ def _directory(config: Any) -> dict[str, Any]:
     try:
         from kiosk_agent.directory import load_directory
 
-        employees = load_directory(config.resolve_path(config.directory.path))
+        employees = load_directory(
+            config.resolve_path(config.directory.path),
+            region=config.directory.default_region,
+        )
     except KioskError as err:
         return {"source": config.directory.path, "error": str(err)}
     return {"source": config.directory.path, "employees": len(employees)}

@@ -246,6 +246,8 @@ class MicrophoneSource:
         self._config = config
         self._frame = frame_samples(config.frame_ms, config.sample_rate_hz)
         self._closing = threading.Event()
+        self._io_lock = threading.Lock()
+        """Held around a stream read, so ``close()`` never frees a stream in use."""
         self._wait = wait or (lambda event, timeout: event.wait(timeout))
         self._pa: Any = None
         self._stream: Any = None
@@ -265,23 +267,38 @@ class MicrophoneSource:
         """The next frame; blocks (also while reconnecting); None after ``close()``."""
         while not self._closing.is_set():
             if self._stream is None and not self._reopen():
-                return None
-            try:
-                data = self._stream.read(self._frame, exception_on_overflow=False)
-            except OSError as err:
-                self._lose_device(err)
-                continue
+                break
+            with self._io_lock:
+                if self._closing.is_set() or self._stream is None:
+                    continue
+                try:
+                    data = self._stream.read(self._frame, exception_on_overflow=False)
+                except OSError as err:
+                    if not self._closing.is_set():
+                        self._lose_device(err)
+                    continue
             samples = np.frombuffer(data, dtype="<i2").astype(np.int16)
             self._count_overflow()
             start_s = (self._read_samples + self._lost_samples) / RATE_HZ
             self._read_samples += len(samples)
             return AudioFrame(samples=samples, start_s=start_s)
+        # close() may have left the stream to us, if a read was still blocked then.
+        with self._io_lock:
+            self._release()
         return None
 
     def close(self) -> None:
-        """Stop reading and release the device; safe from any thread, idempotent."""
+        """Stop reading and release the device; safe from any thread, idempotent.
+
+        A read blocked in another thread returns within a frame; if it has not after
+        a second (a hung device), that thread releases the stream when it returns.
+        """
         self._closing.set()
-        self._release()
+        if self._io_lock.acquire(timeout=1.0):
+            try:
+                self._release()
+            finally:
+                self._io_lock.release()
         self.state = DeviceState.CLOSED
 
     def _open(self) -> None:

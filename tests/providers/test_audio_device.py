@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import wave
 from pathlib import Path
 from typing import Any
@@ -350,3 +351,51 @@ def test_close_while_reconnecting_ends_the_stream() -> None:
 
     assert mic.read() is None
     assert mic.state is DeviceState.CLOSED
+
+
+class BlockingStream(FakeStream):
+    """A stream whose read blocks until released, like a device between periods."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.entered = threading.Event()
+        self.go = threading.Event()
+
+    def read(self, count: int, exception_on_overflow: bool = True) -> bytes:
+        self.entered.set()
+        assert self.go.wait(2.0)
+        if self.closed:
+            raise OSError(-9988, "Stream closed")
+        return super().read(count, exception_on_overflow)
+
+
+class BlockingMicrophone(MicrophoneSource):
+    def _open_stream(self) -> tuple[Any, Any]:
+        self.stream = BlockingStream()
+        return FakePa(), self.stream
+
+
+def test_close_waits_for_a_blocked_read_and_never_reports_a_lost_device(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mic = BlockingMicrophone(AudioConfig())
+    results: list[AudioFrame | None] = []
+    reader = threading.Thread(target=lambda: results.extend([mic.read(), mic.read()]))
+    reader.start()
+    assert mic.stream.entered.wait(2.0)
+
+    closer = threading.Thread(target=mic.close)
+    closer.start()
+    # Release the read only once close() has begun (it then waits for the read).
+    for _ in range(2000):
+        if mic._closing.is_set():
+            break
+        time.sleep(0.001)
+    mic.stream.go.set()
+    closer.join(2.0)
+    reader.join(2.0)
+
+    assert results[0] is not None and results[1] is None
+    assert mic.stream.closed
+    assert mic.state is DeviceState.CLOSED
+    assert "audio.device_lost" not in [r.msg for r in caplog.records]

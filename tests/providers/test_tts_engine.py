@@ -1,4 +1,4 @@
-"""Real espeak-ng synthesis in memory: audio arrives block by block and no file is written."""
+"""Real espeak-ng synthesis in memory: audio arrives in blocks, no file is written."""
 
 from __future__ import annotations
 
