@@ -1,13 +1,13 @@
 """Find people's names in one transcript: directory employees and everyone else.
 
-``DirectoryIndex`` is built once per directory version: every Czech case form of every
-employee's first name, surname and nicknames (with and without diacritics), plus a
-deletion index for ASR misspellings. ``find_names`` then walks the words of a
-transcript, groups adjacent name-like words into runs ("Pavla Krále", "Martin Fischer
-from"), and decides each run from evidence: a first name and surname of the same
-employee together, a title before it (Mr., paní, panem ředitelem), a self-introduction
-cue ("my name is", "jmenuji se"), capitals away from the start of a sentence, and
-whether the surname is also an ordinary word ("black coffee", "zima").
+``find_names`` walks the words of a transcript, looks each up in the ``DirectoryIndex``
+(kiosk_agent/name_index.py), groups adjacent name-like words into runs ("Pavla Krále",
+"Martin Fischer from", "Hrubá-Lindgren"), and decides each run from evidence (the word
+lists are in kiosk_agent/name_cues.py): a first name and surname of the same employee
+together, a title before it (Mr., paní, panem ředitelem), a self-introduction or
+relation cue ("my name is", "my wife"), an unknown first name opening an introduction
+("Zbyšek Král, dobrý den"), capitals away from the start of a sentence, and whether
+the surname is also an ordinary word ("black coffee", "zima").
 """
 
 from __future__ import annotations
@@ -17,24 +17,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
+from kiosk_agent.name_context import (
+    Context,
+    cue_before,
+    has_person_verb,
+    is_adjacent,
+    is_plain,
+    is_sentence_initial,
+    neighbour_folded,
+    resolve,
+    title_gender,
+)
 from kiosk_agent.name_cues import (
     ARTICLES,
-    AUXILIARIES,
     FEMININE_SURNAME,
     GREETINGS,
     INTRODUCTION_AFTER,
-    OWN,
-    OWN_RELATION_CUES,
-    PERSON_VERBS,
     PLACE_AFTER,
     PLACE_BEFORE,
-    RELATION_CUES,
-    SELF_CUES,
     SENTENCE_STARTERS,
     TITLES,
 )
-from kiosk_agent.name_index import DirectoryIndex, Match, Word, distance
-from kiosk_agent.names import RANK_BASE, RANK_DERIVED, first_name_lexicon, fold
+from kiosk_agent.name_index import DirectoryIndex, Word, distance
+from kiosk_agent.names import RANK_BASE, first_name_lexicon, fold
 
 __all__ = ["WORD", "DirectoryIndex", "NameSpan", "find_names", "is_sentence_initial"]
 
@@ -52,33 +57,12 @@ class NameSpan:
     key: str
 
 
-def is_sentence_initial(text: str, start: int) -> bool:
-    """True when only punctuation and spaces separate ``start`` from a sentence end."""
-    i = start - 1
-    while i >= 0 and not text[i].isalnum():
-        if text[i] in ".?!":
-            return True
-        i -= 1
-    return i < 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    """What the whole transcript says that helps choose between employees."""
-
-    text: str
-    language: str
-    folded_words: tuple[str, ...]
-    words: frozenset[str]
-    digits: str
-
-
 def find_names(
     index: DirectoryIndex, text: str, blocked: Sequence[tuple[int, int]], language: str
 ) -> list[NameSpan]:
     """Names of employees and other people in ``text``, outside ``blocked`` spans."""
     words = _words(index, text, blocked)
-    context = _Context(
+    context = Context(
         text=text,
         language=language,
         folded_words=tuple(w.folded for w in words),
@@ -90,6 +74,9 @@ def find_names(
         spans += _decide(index, context, words, run)
     return _join_hyphenated(text, spans, blocked)
 
+
+_VISIT_PREPOSITIONS: Final = frozenset({"za", "s", "se", "u", "k", "ke", "od"})
+"""Czech prepositions before a person one goes to, meets or comes from."""
 
 _HYPHEN_PART: Final = re.compile(r"-([^\W\d_]+)")
 
@@ -154,11 +141,6 @@ def _words(
     return out
 
 
-def _is_adjacent(text: str, a: Word, b: Word) -> bool:
-    gap = text[a.end : b.start]
-    return (len(gap) <= 3 and gap.strip() == "") or gap == "-"
-
-
 def _is_nameish(index: DirectoryIndex, w: Word) -> bool:
     if w.folded in TITLES:
         return False
@@ -170,62 +152,23 @@ def _runs(index: DirectoryIndex, text: str, words: list[Word]) -> list[list[int]
     for i, w in enumerate(words):
         if not _is_nameish(index, w):
             continue
-        if runs and runs[-1][-1] == i - 1 and _is_adjacent(text, words[i - 1], w):
+        if runs and runs[-1][-1] == i - 1 and is_adjacent(text, words[i - 1], w):
             runs[-1].append(i)
         else:
             runs.append([i])
     return runs
 
 
-def _title_gender(text: str, words: list[Word], i: int) -> str | None:
-    """The gender shown by a title right before word i ('' if none shown), else None."""
-    j = i - 1
-    gender: str | None = None
-    while j >= 0 and i - j <= 2:
-        prev = words[j]
-        gap = text[prev.end : words[j + 1].start]
-        if prev.folded not in TITLES or gap.strip() not in ("", "."):
-            break
-        gender = TITLES[prev.folded] or gender or ""
-        j -= 1
-    return gender
-
-
-def _cue_before(text: str, words: list[Word], i: int) -> str | None:
-    """'self' or 'relation' when a cue phrase ends right before word i."""
-    for cue in SELF_CUES:
-        n = len(cue)
-        if i >= n and tuple(w.folded for w in words[i - n : i]) == cue:
-            gap = text[words[i - 1].end : words[i].start]
-            if gap.strip() in ("", ","):
-                return "self"
-    before = words[i - 2].folded if i >= 2 else ""
-    if i >= 1 and words[i - 1].folded in RELATION_CUES:
-        if before not in ("her", "his", "their", "jeho", "jeji", "jejich", "of"):
-            return "relation"
-    if i >= 1 and words[i - 1].folded in OWN_RELATION_CUES and before in OWN:
-        return "relation"
-    return None
-
-
-def _neighbour_folded(text: str, words: list[Word], i: int, step: int) -> str:
-    j = i + step
-    if not 0 <= j < len(words):
-        return ""
-    a, b = (words[j], words[i]) if step < 0 else (words[i], words[j])
-    return words[j].folded if _is_adjacent(text, a, b) else ""
-
-
 def _decide(
-    index: DirectoryIndex, ctx: _Context, words: list[Word], run: list[int]
+    index: DirectoryIndex, ctx: Context, words: list[Word], run: list[int]
 ) -> list[NameSpan]:
     text = ctx.text
     first, last = run[0], run[-1]
-    if _neighbour_folded(text, words, first, -1) in PLACE_BEFORE:
+    if neighbour_folded(text, words, first, -1) in PLACE_BEFORE:
         return []
-    if _neighbour_folded(text, words, last, +1) in PLACE_AFTER:
+    if neighbour_folded(text, words, last, +1) in PLACE_AFTER:
         return []
-    cue = _cue_before(text, words, first)
+    cue = cue_before(text, words, first)
     # "I'm Hana's guest" speaks of Hana, it does not introduce the visitor.
     if any(words[i].is_possessive for i in run[:3]):
         cue = None if cue == "self" else cue
@@ -240,11 +183,11 @@ def _decide(
     for a, b in zip(run, run[1:], strict=False):
         ids = _pair_ids(index, words[a], words[b])
         if ids and a not in used:
-            gender = _title_gender(text, words, a)
-            found = _resolve(index, ctx, ids, gender)
+            gender = title_gender(text, words, a)
+            found = resolve(index, ctx, ids, gender)
             spans.append(_employee(text, words[a].start, words[b].end, found))
             used.update((a, b))
-    has_cue = cue is not None or _title_gender(text, words, first) is not None
+    has_cue = cue is not None or title_gender(text, words, first) is not None
     for a, b in zip(run, run[1:], strict=False):
         if a in used or b in used:
             continue
@@ -252,7 +195,7 @@ def _decide(
             end = b
             # A third part (Jean-Pierre Dubois, Anna Marie Smith) belongs to the name.
             after = run.index(b) + 1
-            if after < len(run) and _is_plain(words[run[after]]):
+            if after < len(run) and is_plain(words[run[after]]):
                 if not words[run[after]].matches:
                     end = run[after]
             spans.append(_other(text, words, a, end))
@@ -294,7 +237,7 @@ def _introduces_unknown_first_name(
     if _pair_ids(index, a, b):
         return False
     tail = text[b.end : b.end + 2]
-    after = _neighbour_folded(text, words, run[1], +1)
+    after = neighbour_folded(text, words, run[1], +1)
     return tail[:1] in (",", ".", "") or after in INTRODUCTION_AFTER
 
 
@@ -349,7 +292,7 @@ def _is_person_pair(index: DirectoryIndex, a: Word, b: Word, has_cue: bool) -> b
 
 def _single(
     index: DirectoryIndex,
-    ctx: _Context,
+    ctx: Context,
     words: list[Word],
     i: int,
     run: list[int],
@@ -357,7 +300,7 @@ def _single(
     used: set[int],
 ) -> NameSpan | None:
     text, w = ctx.text, words[i]
-    gender = _title_gender(text, words, i)
+    gender = title_gender(text, words, i)
     has_title = gender is not None
     if not w.matches and w.is_cap and not w.is_initial and not w.is_lexicon:
         if w.folded not in index.stop and len(w.folded) >= 4:
@@ -366,7 +309,7 @@ def _single(
     if employee and _is_accepted(index, ctx, words, i, run, used, has_title):
         if cue == "relation" and i == run[0] and not has_title:
             return _other(text, words, i, i)
-        return _employee(text, w.start, w.end, _resolve(index, ctx, employee, gender))
+        return _employee(text, w.start, w.end, resolve(index, ctx, employee, gender))
     relative = bool(w.matches) and not employee
     if (
         w.is_cap
@@ -375,7 +318,7 @@ def _single(
             (relative and (has_title or not w.is_initial))
             or (w.is_lexicon and not employee)
             or (has_title and not employee)
-            or (cue == "relation" and i == run[0] and not employee and _is_plain(w))
+            or (cue == "relation" and i == run[0] and not employee and is_plain(w))
             or (bool(FEMININE_SURNAME.search(w.text)) and len(w.text) >= 6)
         )
     ):
@@ -385,7 +328,7 @@ def _single(
 
 def _is_accepted(
     index: DirectoryIndex,
-    ctx: _Context,
+    ctx: Context,
     words: list[Word],
     i: int,
     run: list[int],
@@ -403,8 +346,15 @@ def _is_accepted(
         )
         # An inflected lowercase Czech surname form is far more often a common noun
         # (beránka, kočku) than a name the recogniser forgot to capitalise.
-        is_noun_like = ctx.language == "cs" and all(
-            m.part == "last" and m.rank != RANK_BASE for m in w.matches
+        # "jdu za novákem" still counts: a preposition of visiting comes first.
+        is_noun_like = (
+            ctx.language == "cs"
+            and neighbour_folded(ctx.text, words, i, -1) not in _VISIT_PREPOSITIONS
+            and all(
+                m.part == "last" and m.rank != RANK_BASE
+                for m in w.matches
+                if m.part in ("first", "last")
+            )
         )
         return not wordlike and exact and len(w.folded) >= 3 and not is_noun_like
     pos = run.index(i)
@@ -417,7 +367,7 @@ def _is_accepted(
     )
     if prev_plain and not words[run[pos - 1]].is_lexicon and wordlike:
         return False  # part of a proper noun: "Burger King", "The Lion King"
-    if wordlike and _neighbour_folded(ctx.text, words, i, -1) in ARTICLES:
+    if wordlike and neighbour_folded(ctx.text, words, i, -1) in ARTICLES:
         return False  # "the King of Spreadsheets", "a Baker"
     next_plain = pos + 1 < len(run) and not words[run[pos + 1]].matches
     if wordlike and next_plain:
@@ -426,58 +376,7 @@ def _is_accepted(
         return True
     if w.is_fuzzy:
         return False
-    return not wordlike or _has_person_verb(ctx.text, words, i)
-
-
-def _has_person_verb(text: str, words: list[Word], i: int) -> bool:
-    """A verb of a person follows word i, maybe after an auxiliary ("is expecting")."""
-    after = _neighbour_folded(text, words, i, +1)
-    if after in AUXILIARIES:
-        after = _neighbour_folded(text, words, i + 1, +1)
-    return after in PERSON_VERBS
-
-
-def _is_plain(w: Word) -> bool:
-    """A capitalised word that may be a name: not an acronym (DHL) or a stop word."""
-    return w.is_cap and not w.text.isupper() and len(w.text) >= 3
-
-
-def _resolve(
-    index: DirectoryIndex,
-    ctx: _Context,
-    matches: list[Match] | set[str],
-    gender: str | None,
-) -> tuple[str, ...]:
-    """Narrow candidate employees by title gender, form rank and the words around."""
-    if isinstance(matches, set):
-        ids = sorted(matches)
-    else:
-        ranked = [m for m in matches if m.part in ("first", "last")]
-        best = min(m.rank for m in ranked)
-        if ctx.language == "en":
-            ranked = [m for m in ranked if m.rank == best]
-        elif best < RANK_DERIVED:
-            ranked = [m for m in ranked if m.rank < RANK_DERIVED]
-        ids = sorted({m.employee_id for m in ranked})
-    if gender and len(ids) > 1:
-        same = [e for e in ids if index.employees[e].gender == gender]
-        ids = same or ids
-    if len(ids) > 1:
-        scores = {e: _context_score(index, ctx, e) for e in ids}
-        top = max(scores.values())
-        if top > 0:
-            ids = [e for e in ids if scores[e] == top]
-    return tuple(ids)
-
-
-def _context_score(index: DirectoryIndex, ctx: _Context, eid: str) -> int:
-    stems, exact = index.context[eid]
-    score = sum(1 for s in stems if any(w.startswith(s) for w in ctx.folded_words))
-    score += sum(1 for x in exact if x in ctx.words)
-    phone = "".join(c for c in index.employees[eid].phone if c.isdigit())[-9:]
-    if len(phone) == 9 and phone in ctx.digits:
-        score += 3
-    return score
+    return not wordlike or has_person_verb(ctx.text, words, i)
 
 
 def _employee(text: str, start: int, end: int, ids: tuple[str, ...]) -> NameSpan:

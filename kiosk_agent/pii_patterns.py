@@ -2,9 +2,10 @@
 
 Each detector returns ``Found`` spans (offsets into the text it was given). Shapes that
 are personal by themselves (an e-mail, a +420 number, a Czech plate, a birth number)
-are always found; shapes that are only personal in context (an eight-digit number, a
-date, "Korunní 48") need a cue word in the same utterance, e.g. "passport", "born",
-"bydlím". English and Czech cues are both active whatever the language tag says,
+are always found; shapes that are only personal in context (a date, "Korunní 48", a
+foreign plate) need a cue word in the same utterance, e.g. "passport", "born",
+"bydlím". A bare number of seven or more digits is replaced unless a business word
+("order", "faktura") stands right before it. English and Czech cues are both active whatever the language tag says,
 because visitors mix them.
 """
 

@@ -52,8 +52,11 @@ class Pseudonymizer:
     def __init__(self, employees: Sequence[Employee], config: AnonymizerConfig) -> None:
         self._index = DirectoryIndex(employees, config.fuzzy_max_distance)
         self._employees = {e.id: e for e in employees}
+        # The first word of the surname: WORD splits "Hrubá-Lindgren" at the hyphen.
         self._full_names = {
-            (fold(e.first_name), fold(e.last_name)) for e in employees if e.first_name
+            (fold(e.first_name), fold(re.split(r"[\s\-]+", e.last_name)[0]))
+            for e in employees
+            if e.first_name and e.last_name
         }
 
     def redact(self, text: str, language: str, table: PseudonymTable) -> RedactedText:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk_agent.config import AnonymizerConfig
+from kiosk_agent.messages import Employee
 from kiosk_agent.pseudonyms import PseudonymTable
 from kiosk_agent.stages.anonymize import Pseudonymizer
 from kiosk_agent.stages.reidentify import reidentify
@@ -38,6 +39,16 @@ EMPLOYEE_CASES = [
         [("George Black", E, "T05")],
     ),
     ("en", "Could you call Mr. King, please?", [("King", E, "T13")]),
+    ("en", "Black is expecting me at ten.", [("Black", E, "T05")]),
+    ("en", "I'm Emily's guest, she booked the Orion room.", [("Emily", E, "T06")]),
+    (
+        "en",
+        "I'm George Black's brother, he forgot his keys.",
+        [("George Black", E, "T05")],
+    ),
+    ("cs", "Dnes Dvořák nepřijde, že?", [("Dvořák", E, "T01")]),
+    ("cs", "jdu za dvořákem z financí", [("dvořákem", E, "T01")]),
+    ("en", "Call Dvořák, please.", [("Dvořák", E, "T01")]),
     ("en", "Is Ms. White in today?", [("White", E, "T17")]),
     ("en", "I have an appointment with jan dvorak at two.", [("jan dvorak", E, "T01")]),
     ("en", "Emily said the posters are ready.", [("Emily", E, "T06")]),
@@ -103,9 +114,47 @@ OTHER_PERSON_CASES = [
     ("cs", "Přišel se mnou kolega Radek Novotný.", [("Radek Novotný", P, None)]),
     ("cs", "Potkal jsem pana Krause z Kooperativy.", [("Krause", P, None)]),
     ("cs", "Dole čeká Kamila Horáčková.", [("Kamila Horáčková", P, None)]),
+    ("en", "Ezekiel Dvořák here, I'm the new auditor.", [("Ezekiel Dvořák", P, None)]),
+    ("cs", "Zbyšek Dvořák, dobrý den, jdu na pohovor.", [("Zbyšek Dvořák", P, None)]),
+    ("en", "Hi, Thaddeus Kučera here, from KPMG.", [("Thaddeus Kučera", P, None)]),
+    ("en", "My manager Tobiah Kranz is parking.", [("Tobiah Kranz", P, None)]),
+    ("en", "Please call my wife, Dobromila, if I'm late.", [("Dobromila", P, None)]),
+    (
+        "en",
+        "My colleague Jean-Pierre Dubois is parking.",
+        [("Jean-Pierre Dubois", P, None)],
+    ),
+    ("en", "I'm Anna Smith-Jones from Unilever.", [("Anna Smith-Jones", P, None)]),
 ]
 
 DATA_CASES = [
+    (
+        "en",
+        "My e-mail is jana novotna at gmail dot com.",
+        [("jana novotna at gmail dot com", "EMAIL", None)],
+    ),
+    (
+        "cs",
+        "Pošlete to na j n o v a k zavináč seznam tečka cz.",
+        [("j n o v a k zavináč seznam tečka cz", "EMAIL", None)],
+    ),
+    (
+        "en",
+        "Reach me on plus four two zero, seven three one, four four two, eight one.",
+        [
+            (
+                "plus four two zero, seven three one, four four two, eight one",
+                "PHONE",
+                None,
+            )
+        ],
+    ),
+    (
+        "cs",
+        "Moje číslo je šest set tři, dvě stě dvanáct, tři sta čtyřicet pět.",
+        [("šest set tři, dvě stě dvanáct, tři sta čtyřicet pět", "PHONE", None)],
+    ),
+    ("en", "Here it is: 44128890.", [("44128890", "ID_NUMBER", None)]),
     ("en", "My phone is 603 123 456, thanks.", [("603 123 456", "PHONE", None)]),
     ("en", "Call my wife on +44 7700 900123.", [("+44 7700 900123", "PHONE", None)]),
     (
@@ -182,6 +231,10 @@ KEEP_CASES = [
     ("cs", "Sraz je na náměstí Svobody v 9.30."),
     ("cs", "Veselé Vánoce celému oddělení Sales!"),
     ("cs", "Jsem z firmy Kovošrot, máme schůzku v zasedačce Plzeň ve 14 hodin."),
+    ("en", "My order number is 55123987, it came from Alza."),
+    ("cs", "Faktura 20261234 je zaplacená."),
+    ("cs", "Jsem šťastný, že jsem to našel."),
+    ("cs", "Nesu kytku pro dvořáka z pohádky."),
 ]
 
 
@@ -246,6 +299,33 @@ def test_titles_and_possessive_stay_outside_the_span():
         "Mr. King's office is where?", "en", PseudonymTable()
     )
     assert redacted.text == "Mr. <EMPLOYEE_1>'s office is where?"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "surface"),
+    [
+        ("en", "I'm meeting Klára Hrubá-Lindgren at nine.", "Klára Hrubá-Lindgren"),
+        ("en", "Please ask for Mrs. Hrubá-Lindgren.", "Hrubá-Lindgren"),
+        ("cs", "Mám předat smlouvu paní Hrubé-Lindgren.", "Hrubé-Lindgren"),
+        ("cs", "Jdu za Klárou Hrubou-Lindgren.", "Klárou Hrubou-Lindgren"),
+    ],
+    ids=["full-en", "title-en", "dative-cs", "instrumental-cs"],
+)
+def test_hyphenated_surname_is_one_employee_span_in_any_case(lang, text, surface):
+    klara = Employee(
+        id="K1",
+        first_name="Klára",
+        last_name="Hrubá-Lindgren",
+        gender="f",
+        department="Management",
+        role="Managing Director",
+        phone="+420 700 000 001",
+    )
+    pseudonymizer = Pseudonymizer((*DIRECTORY, klara), AnonymizerConfig())
+    redacted = pseudonymizer.redact(text, lang, table := PseudonymTable())
+    assert [text[s.start : s.end] for s in redacted.spans] == [surface]
+    entry = table.lookup(redacted.spans[0].pseudonym)
+    assert entry is not None and entry.employee_ids == ("K1",)
 
 
 def test_fuzzy_matching_can_be_switched_off():
