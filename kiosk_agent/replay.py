@@ -6,16 +6,20 @@ the avatar speaks (into an in-memory sink) the microphone is muted exactly as on
 kiosk, i.e. frames before ``utterance end + spoken audio + tail`` are replaced by
 silence. A new piece starts only after the avatar finished, like a visitor who waits
 for the answer. Presence events are delivered at their stream time.
+
+One stretch runs at the wall clock's pace: from a tentative utterance (trailing silence
+has begun) to the final one. On a live kiosk the speculative decode overlaps exactly
+that silence, so pacing it makes the per-turn latencies what a visitor would get,
+while the rest of the visit still runs as fast as possible.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from kiosk_agent.daemon import Kiosk
 from kiosk_agent.dialog import Heard
@@ -59,6 +63,7 @@ class Replay:
         self._frame_n = self._rate_hz * kiosk.config.audio.frame_ms // 1000
         self._t_s = 0.0
         self._mute_until_s = 0.0
+        self._pace_anchor: tuple[float, float] | None = None
         self._events: list[PresenceEvent] = []
         self.stats = ReplayStats()
 
@@ -98,6 +103,7 @@ class Replay:
             frame = AudioFrame(
                 samples=block, start_s=self._t_s, sample_rate_hz=self._rate_hz
             )
+            await self._pace()
             self._t_s += self._frame_n / self._rate_hz
             self.stats.frames += 1
             try:
@@ -107,9 +113,22 @@ class Replay:
             for utterance in utterances:
                 await self._on_utterance(utterance)
 
+    async def _pace(self) -> None:
+        """While trailing silence runs, stream time passes no faster than the clock."""
+        if self._pace_anchor is None:
+            return
+        anchor_t_s, anchor_wall_s = self._pace_anchor
+        delay_s = anchor_wall_s + (self._t_s - anchor_t_s) - time.monotonic()
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+
     async def _on_utterance(self, utterance: Utterance) -> None:
         end_of_utterance_ns = time.monotonic_ns()
         is_final, end_s = utterance.is_final, utterance.end_s
+        if is_final:
+            self._pace_anchor = None
+        elif self._pace_anchor is None:
+            self._pace_anchor = (self._t_s, time.monotonic())
         transcript = await self._asr.on_utterance(utterance)
         if not is_final or transcript is None or self._kiosk.machine.session is None:
             return
@@ -137,32 +156,3 @@ class Replay:
         if spoken_s > 0:
             until_s = start_s + spoken_s + MUTE_TAIL_MS / 1000
             self._mute_until_s = max(self._mute_until_s, until_s)
-
-
-def read_wav(path: str, rate_hz: int) -> Samples:
-    """A WAV file as mono int16 at ``rate_hz`` (downmixed and resampled if needed).
-
-    Raises:
-        CaptureError: the file is missing or not 16-bit PCM WAV.
-    """
-    import wave
-
-    from kiosk_agent.errors import CaptureError
-    from kiosk_agent.providers.tts_engine import resample
-
-    try:
-        with wave.open(path, "rb") as wav:
-            channels, width = wav.getnchannels(), wav.getsampwidth()
-            file_rate_hz, raw = wav.getframerate(), wav.readframes(wav.getnframes())
-    except FileNotFoundError:
-        raise CaptureError("audio-missing", f"{path}: no such audio file") from None
-    except (wave.Error, EOFError, OSError) as err:
-        raise CaptureError(
-            "audio-unreadable", f"{path}: not a WAV file ({err})"
-        ) from None
-    if width != 2:
-        raise CaptureError("audio-unreadable", f"{path}: needs 16-bit PCM WAV")
-    samples = np.frombuffer(raw, dtype="<i2").astype(np.int16)
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    return resample(samples, file_rate_hz, rate_hz)

@@ -1,4 +1,4 @@
-"""Daemon supervision: capped-backoff restarts, non-zero exit after repeated failures."""
+"""Daemon supervision: capped-backoff restarts, exit non-zero after repeated faults."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The visit state machine: arrival, turns, goodbye, timeout, wiping (injected clock)."""
+"""The visit state machine: arrival, turns, goodbye, timeout, wiping (fake clock)."""
 
 from __future__ import annotations
 

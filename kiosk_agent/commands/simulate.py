@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 HELP = "replay one visit from a WAV (and video) file through the full pipeline"
@@ -62,11 +63,12 @@ async def _simulate(args: argparse.Namespace, config: Any) -> int:
     from kiosk_agent.daemon import DryRunTelephony, build_kiosk
     from kiosk_agent.directory import open_directory
     from kiosk_agent.outbox import Outbox, outbox_folder
+    from kiosk_agent.providers.audio_device import read_wav
     from kiosk_agent.providers.tts_engine import MemorySink
-    from kiosk_agent.replay import Replay, read_wav
+    from kiosk_agent.replay import Replay
     from kiosk_agent.stages.transcript_sink import TranscriptSink
 
-    samples = read_wav(args.audio, config.audio.sample_rate_hz)
+    samples = read_wav(Path(args.audio))
     presence = _presence_from_video(args.video, config) if args.video else None
     directory, _source = open_directory(config)
     printer = _Printer(as_json=args.json)

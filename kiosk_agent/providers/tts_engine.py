@@ -137,14 +137,21 @@ def _ignore_block(_wav: Any, _count: int, _events: Any) -> int:
 
 
 def resample(samples: Samples, from_hz: int, to_hz: int) -> Samples:
-    """Band-limited resampling of a whole signal through the FFT (numpy only)."""
+    """Int16 samples at another rate (the capture path's band-limited FFT resampler)."""
     if from_hz == to_hz or len(samples) == 0:
         return samples
-    count = max(1, round(len(samples) * to_hz / from_hz))
-    spectrum = np.fft.rfft(samples.astype(np.float64))
-    keep = min(len(spectrum), count // 2 + 1)
-    out = np.fft.irfft(spectrum[:keep], count) * (count / len(samples))
-    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+    from kiosk_agent.providers.audio_device import resample as resample_floats
+    from kiosk_agent.providers.audio_device import to_int16
+
+    audio = samples.astype(np.float64) / 32768
+    try:
+        out = resample_floats(audio, from_hz, to_hz)
+    finally:
+        wipe(audio)
+    try:
+        return to_int16(out)
+    finally:
+        wipe(out)
 
 
 class MemorySink:

@@ -127,5 +127,6 @@ def test_simulate_without_api_key_answers_with_local_responder(
 def test_simulate_missing_audio_fails_with_one_line(tmp_path: Path) -> None:
     done = _simulate(_config(tmp_path), tmp_path / "nope.wav", {})
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1].startswith("kiosk-agent: audio-missing")
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("kiosk-agent: audio-file-missing")
     assert "nope.wav" in done.stderr
