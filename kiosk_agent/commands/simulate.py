@@ -2,8 +2,9 @@
 
 The audio file plays the visitor (VAD, on-device ASR, pseudonymizer), the configured
 LLM endpoints answer, re-identification and TTS run into an in-memory sink, and the
-anonymous transcript goes to the configured outbox, as on the kiosk. Calls are dry runs
-unless ``--place-calls``. Output shows only what may leave the device: the redacted
+anonymous transcript goes to the outbox and, when ``[transcripts] url`` is set, one
+delivery to the chatbot platform is tried, as on the kiosk. Calls are dry runs unless
+``--place-calls``. Output shows only what may leave the device: the redacted
 text as sent, the pseudonymized reply, providers, calls by pseudonym, latencies.
 
 Nothing but the outbox is written: the write guard is installed first (see guard.py),
@@ -76,7 +77,9 @@ async def _simulate(args: argparse.Namespace, config: Any) -> int:
     outbox = Outbox(
         outbox_folder(config.transcripts), max_items=config.transcripts.outbox_max
     )
-    transcripts = TranscriptSink(outbox, _NoPlatform(), kiosk_id="simulate")
+    transcripts = TranscriptSink(
+        outbox, _platform(config), kiosk_id=config.transcripts.kiosk_id or "simulate"
+    )
     kiosk = build_kiosk(
         config,
         directory=directory,
@@ -91,6 +94,11 @@ async def _simulate(args: argparse.Namespace, config: Any) -> int:
     finally:
         await kiosk.aclose()
         sink.wipe()
+    if config.transcripts.url:
+        # One delivery attempt, as the daemon makes after a visit; what the platform
+        # does not take waits in the outbox for the daemon.
+        is_delivered = await transcripts.deliver_pending()
+        printer.event("transcript_delivery", {"is_delivered": is_delivered})
     printer.event(
         "summary",
         {
@@ -144,8 +152,22 @@ def _presence_from_video(path: str, config: Any) -> list[Any]:
     return events
 
 
+def _platform(config: Any) -> Any:
+    """The chatbot platform of ``[transcripts] url``, else one that takes nothing."""
+    if not config.transcripts.url:
+        return _NoPlatform()
+    from kiosk_agent.config import read_secret
+    from kiosk_agent.providers.transcripts_http import HttpTranscriptPlatform
+
+    return HttpTranscriptPlatform(
+        config.transcripts.url,
+        token=read_secret("transcripts-token", "KIOSK_TRANSCRIPTS_TOKEN"),
+        timeout_s=config.transcripts.timeout_s,
+    )
+
+
 class _NoPlatform:
-    """Simulate only stores transcripts; the daemon delivers them."""
+    """Without ``[transcripts] url`` simulate only stores transcripts in the outbox."""
 
     async def deliver(self, key: str, payload: bytes) -> None:
         return None
