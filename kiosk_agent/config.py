@@ -159,7 +159,7 @@ class DialogConfig:
     """The conversation: scenario, timeouts and fillers."""
 
     scenario: str = ""
-    """Scenario TOML; empty for config/scenario.toml beside this config."""
+    """Scenario TOML; empty for the bundled config/scenario.toml."""
     session_timeout_s: float = field(default=90.0, metadata=_range(5.0, 3600.0))
     """A visit ends after this long with neither speech nor a face."""
     filler_after_ms: int = field(default=1200, metadata=_range(100, 10000))
@@ -289,19 +289,27 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             wrong type or out of range. The message is one line naming file and key.
     """
     file = config_path(path)
+    return parse_config(read_toml(file, kind="config"), source=str(file))
+
+
+def read_toml(file: Path, *, kind: str) -> dict[str, Any]:
+    """Parse a TOML file; errors are ``<kind>-missing|unreadable|invalid``, one line.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not UTF-8 or not TOML.
+    """
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("config-missing", f"{file}: file not found") from None
+        raise ConfigError(f"{kind}-missing", f"{file}: file not found") from None
     except OSError as err:
-        raise ConfigError("config-unreadable", f"{file}: {err.strerror}") from None
+        raise ConfigError(f"{kind}-unreadable", f"{file}: {err.strerror}") from None
     try:
-        table = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError("config-invalid", f"{file}: not UTF-8 text") from None
+        raise ConfigError(f"{kind}-invalid", f"{file}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError("config-invalid", f"{file}: TOML syntax: {err}") from None
-    return parse_config(table, source=str(file))
+        raise ConfigError(f"{kind}-invalid", f"{file}: TOML syntax: {err}") from None
 
 
 def parse_config(table: dict[str, Any], *, source: str = "<memory>") -> Config:

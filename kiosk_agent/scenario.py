@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from kiosk_agent.config import read_toml
 from kiosk_agent.errors import ConfigError
 
 DEFAULT_SCENARIO_PATH: Final = (
@@ -119,19 +119,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
             wrong type, empty or missing a language. One line naming file and key.
     """
     file = Path(path) if path else DEFAULT_SCENARIO_PATH
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError("scenario-missing", f"{file}: file not found") from None
-    except OSError as err:
-        raise ConfigError("scenario-unreadable", f"{file}: {err.strerror}") from None
-    try:
-        table = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("scenario-invalid", f"{file}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError("scenario-invalid", f"{file}: TOML syntax: {err}") from None
-    return parse_scenario(table, source=str(file))
+    return parse_scenario(read_toml(file, kind="scenario"), source=str(file))
 
 
 def parse_scenario(table: Mapping[str, Any], *, source: str = "<memory>") -> Scenario:

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from kiosk_agent.config import load_config
+from kiosk_agent.scenario import load_scenario
 
 HELP = "check the configuration file"
 
@@ -17,10 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load and validate the config; a bad one raises ConfigError (exit 2)."""
+    """Validate the config and its scenario; a bad one raises ConfigError (exit 2)."""
     config = load_config(args.config)
+    scenario = config.dialog.scenario
+    path = config.resolve_path(scenario) if scenario else None
+    load_scenario(path)
+    shown = str(path) if path else "bundled scenario"
     if args.json:
-        print(json.dumps({"ok": True, "config": config.source}))
+        print(json.dumps({"ok": True, "config": config.source, "scenario": shown}))
     else:
-        print(f"ok: {config.source}")
+        print(f"ok: {config.source}, {shown}")
     return 0
