@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kiosk_agent.config import Config, read_secret
+from kiosk_agent.config import AudioConfig, Config, read_secret
 from kiosk_agent.dialog import Dialog, DialogPorts, EventSink, Heard
 from kiosk_agent.directory import Directory
-from kiosk_agent.errors import ConfigError
-from kiosk_agent.messages import AudioFrame, Employee, PresenceEvent
+from kiosk_agent.errors import CaptureError, ConfigError, TtsError
+from kiosk_agent.messages import AudioFrame, Employee, PresenceEvent, Samples
 from kiosk_agent.privacy_ports import PrivacyPorts, build_privacy_ports
 from kiosk_agent.scenario import Scenario, load_scenario
 from kiosk_agent.session import SessionMachine
+from kiosk_agent.stages.capture import AudioSource
 from kiosk_agent.stages.llm_broker import ChatMessage, LlmBroker, LlmProvider, Role
 from kiosk_agent.stages.telephony import CallOutcome, TelephonyProvider, TelephonyStage
 from kiosk_agent.stages.transcript_sink import TranscriptSink
@@ -35,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 QUEUE_FRAMES: Final = 200
 """Bound of the queue between the mic gate and VAD (6 s of 30 ms frames)."""
+MIC_FIRST_BACKOFF_S: Final = 0.5
+"""Wait before looking again for a microphone that is missing at start."""
+SPEAKER_FIRST_BACKOFF_S: Final = 1.0
+SPEAKER_MAX_BACKOFF_S: Final = 10.0
 
 
 @dataclass(slots=True)
@@ -212,8 +218,71 @@ def mute_frame(frame: AudioFrame, is_muted: bool) -> AudioFrame:
 # -- the live daemon --------------------------------------------------------------
 
 
+class ForgivingSpeaker:
+    """A speaker whose faults cost the visitor the sound, never the visit.
+
+    A failed block (speaker unplugged, device busy) is dropped and reported once; for a
+    backoff that doubles up to ``SPEAKER_MAX_BACKOFF_S`` blocks are dropped unplayed,
+    then the device is tried again (the output reopens itself). Without this a missing
+    speaker fails the dialog stage at the greeting, and the supervisor restarts it
+    until the daemon exits.
+    """
+
+    def __init__(
+        self, output: AudioOutput, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._output = output
+        self._clock = clock
+        self._retry_at_s = 0.0
+        self._backoff_s = 0.0
+        self.failures = 0
+        """Failed blocks since the last one that played."""
+
+    def play(self, samples: Samples, sample_rate_hz: int) -> None:
+        """Play the block, or drop it while the speaker is failing."""
+        if self._clock() < self._retry_at_s:
+            return
+        try:
+            self._output.play(samples, sample_rate_hz)
+        except TtsError as err:
+            self.failures += 1
+            self._backoff_s = min(
+                SPEAKER_MAX_BACKOFF_S, self._backoff_s * 2 or SPEAKER_FIRST_BACKOFF_S
+            )
+            self._retry_at_s = self._clock() + self._backoff_s
+            log = logger.warning if self.failures == 1 else logger.debug
+            log(
+                "tts.output_failed",
+                extra={
+                    "fields": {
+                        "error_code": err.code,
+                        "attempt": self.failures,
+                        "backoff_s": self._backoff_s,
+                        "state": "reconnecting",
+                    }
+                },
+            )
+            return
+        if self.failures:
+            logger.info("tts.output_ok", extra={"fields": {"attempt": self.failures}})
+        self.failures = 0
+        self._backoff_s = 0.0
+
+    def abort(self) -> None:
+        """Interrupt playback; thread-safe."""
+        self._output.abort()
+
+    def resume(self) -> None:
+        """Allow playback again after an abort."""
+        self._output.resume()
+
+
 def run_daemon(config: Config) -> int:
-    """``kiosk-agent run``: every stage until one gives up (install the guard first)."""
+    """``kiosk-agent run``: every stage until one gives up or SIGTERM/SIGINT.
+
+    Install the guard first. Returns 0 after a stop signal (stages cancelled, the
+    outbox left as it is on disk), 1 when a stage gave up.
+    """
     return asyncio.run(_serve(config))
 
 
@@ -242,12 +311,12 @@ async def _serve(config: Config) -> int:
         token=read_secret("telephony-token", "KIOSK_TELEPHONY_TOKEN"),
         timeout_s=config.telephony.timeout_s,
     )
-    # TODO(#5): `run` is wired but untested on hardware (no sound card or camera here).
+    # TODO(#5): tested end to end on ALSA file pcms and a video file, not on hardware.
     output = PyAudioOutput(config.tts.output_device)
     kiosk = build_kiosk(
         config,
         directory=directory,
-        output=output,
+        output=ForgivingSpeaker(output),
         telephony=telephony,
         transcripts=transcripts,
     )
@@ -265,9 +334,15 @@ async def _serve(config: Config) -> int:
     interval_s = watchdog_interval_s()
     if interval_s is not None:
         stages["watchdog"] = lambda: watchdog(interval_s)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        return await run_stages(stages)
+        return await run_stages(stages, stop=stop)
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         await kiosk.aclose()
         output.close()
 
@@ -281,7 +356,8 @@ async def _listen(kiosk: Kiosk, engine: Any, inbox: asyncio.Queue[Any]) -> None:
 
     config = kiosk.config
     capture = CaptureStage(
-        MicrophoneSource(config.audio), max_frames=queue_frames(config.audio)
+        await open_microphone(config.audio, MicrophoneSource),
+        max_frames=queue_frames(config.audio),
     )
     segmenter = build_segmenter(config)
     asr = AsrStage(engine, config.asr)
@@ -304,11 +380,45 @@ async def _listen(kiosk: Kiosk, engine: Any, inbox: asyncio.Queue[Any]) -> None:
         asr.close()
 
 
+async def open_microphone(
+    config: AudioConfig,
+    open_source: Callable[[AudioConfig], AudioSource],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AudioSource:
+    """The microphone, looked for again with capped backoff while there is none.
+
+    A kiosk started before its microphone is plugged in (or with a wrong
+    ``audio.device``) keeps its other stages running and reports, as it does for a
+    microphone unplugged later: restarting the daemon would not bring the device back.
+    """
+    backoff_s = MIC_FIRST_BACKOFF_S
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await asyncio.to_thread(open_source, config)
+        except CaptureError as err:
+            logger.warning(
+                "audio.device_missing",
+                extra={
+                    "fields": {
+                        "attempt": attempt,
+                        "error_code": err.code,
+                        "state": "reconnecting",
+                        "backoff_s": backoff_s,
+                    }
+                },
+            )
+        await sleep(backoff_s)
+        backoff_s = min(backoff_s * 2, config.reopen_max_backoff_s)
+
+
 async def _watch(config: Config, inbox: asyncio.Queue[Any]) -> None:
-    """Camera -> presence -> the dialog's inbox."""
-    from kiosk_agent.providers.camera import CameraSource
+    """Camera (or a video file standing in for it) -> presence -> the dialog's inbox."""
+    from kiosk_agent.providers.camera import open_camera
     from kiosk_agent.providers.face_detector import HaarFaceDetector
     from kiosk_agent.stages.presence import PresenceStage, run_presence
 
     stage = PresenceStage(config.presence, HaarFaceDetector())
-    await run_presence(CameraSource(config.camera), stage, inbox)
+    await run_presence(open_camera(config.camera), stage, inbox)

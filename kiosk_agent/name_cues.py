@@ -156,7 +156,8 @@ STOP: Final = frozenset(
     building floor street square airport station university hall team teams the a
     an and or hello hi hey good morning afternoon evening dobrý den ahoj thanks
     thank please sorry yes no ok okay dear god christmas vánoce easter wifi wi fi
-    dobré ráno odpoledne večer prosím děkuji děkuju ano ne
+    dobré ráno odpoledne večer prosím děkuji děkuju ano ne email mail emailová
+    emailové emailovou mailová mailové mailovou
     """.split()
 )
 """Capitalised words that are never part of a private person's name."""
@@ -231,3 +232,21 @@ GREETINGS: Final = frozenset(
     for w in "hi hello hey morning afternoon evening den ahoj zdravím ráno".split()
 )
 """Last word of a greeting that may open an introduction ("Hi, Thaddeus Pokorny")."""
+
+VISIT_CUES: Final = tuple(
+    tuple(fold(w) for w in cue.split())
+    for cue in """to see|to visit|to meet|meeting with|appointment with|looking for
+    |ask for|jdu za|přišel za|přišla za|přišel jsem za|přišla jsem za|schůzku s
+    |schůzku se|hledám|sháním""".replace("\n", "").split("|")
+)
+"""Phrases right before the person a visitor came for ("I am here to see ...")."""
+
+FUNCTION_WORDS: Final = frozenset(
+    fold(w)
+    for w in """you him her them us me it someone somebody anyone everyone about how
+    what whether if with for from into some any all this that these those there here
+    again back later today tomorrow now whoever people vás vámi vám tebe tebou ním ní
+    nimi něj ni ně někým někoho nikoho kvůli ohledně do na ve pro při mým mou svým
+    svou naším vaším tím tou ten ta to tu toho tamtím tady tam dnes zítra""".split()
+)
+"""Pronouns, prepositions and adverbs after a visit cue: never part of a name."""

@@ -38,7 +38,12 @@ from kiosk_agent.name_cues import (
     SENTENCE_STARTERS,
     TITLES,
 )
-from kiosk_agent.name_index import DirectoryIndex, Word, distance
+from kiosk_agent.name_index import DirectoryIndex, Word
+from kiosk_agent.name_misheard import (
+    fuzzy_partner,
+    misheard_after_visit,
+    misheard_pair_ids,
+)
 from kiosk_agent.names import RANK_BASE, first_name_lexicon, fold
 
 __all__ = ["WORD", "DirectoryIndex", "NameSpan", "find_names", "is_sentence_initial"]
@@ -72,6 +77,9 @@ def find_names(
     spans: list[NameSpan] = []
     for run in _runs(index, text, words):
         spans += _decide(index, context, words, run)
+    taken = [(s.start, s.end) for s in spans]
+    for start, end, ids in misheard_after_visit(index, text, words, taken):
+        spans.append(_employee(text, start, end, ids))
     return _join_hyphenated(text, spans, blocked)
 
 
@@ -244,32 +252,16 @@ def _introduces_unknown_first_name(
 def _pair_ids(index: DirectoryIndex, a: Word, b: Word) -> set[str]:
     """Employees whose first name and surname are words a and b (either order)."""
     if not a.matches and b.matches and a.is_cap:
-        _fuzzy_partner(index, a)
+        fuzzy_partner(index, a)
     if a.matches and not b.matches and b.is_cap:
-        _fuzzy_partner(index, b)
+        fuzzy_partner(index, b)
     firsts_a = {m.employee_id for m in a.matches if m.part == "first"}
     lasts_a = {m.employee_id for m in a.matches if m.part == "last"}
     firsts_b = {m.employee_id for m in b.matches if m.part == "first"}
     lasts_b = {m.employee_id for m in b.matches if m.part == "last"}
     # Two parts of one surname (Hrubá-Lindgren) count as a full name too.
-    return (firsts_a & lasts_b) | (lasts_a & firsts_b) | (lasts_a & lasts_b)
-
-
-def _fuzzy_partner(index: DirectoryIndex, w: Word) -> None:
-    """Look a word up again with fuzzy matching, allowed next to a matched name."""
-    if w.folded in index.stop or len(w.folded) < 3:
-        return
-    found = index.fuzzy(w.folded) if len(w.folded) >= 4 else None
-    if found is None and len(w.folded) == 3:
-        found = [
-            m
-            for form, ms in index.folded.items()
-            if len(form) == 3 and distance(form, w.folded) <= 1
-            for m in ms
-            if m.rank == RANK_BASE
-        ] or None
-    if found:
-        w.matches, w.is_fuzzy = list(found), True
+    ids = (firsts_a & lasts_b) | (lasts_a & firsts_b) | (lasts_a & lasts_b)
+    return ids or misheard_pair_ids(index, a, b)
 
 
 def _is_person_pair(index: DirectoryIndex, a: Word, b: Word, has_cue: bool) -> bool:

@@ -88,6 +88,10 @@ class DirectoryIndex:
         self.folded: dict[str, list[Match]] = {}
         self.deletes: dict[str, set[str]] = {}
         self.context: dict[str, tuple[set[str], set[str]]] = {}
+        self.surnames: dict[str, set[str]] = {}
+        """Employee id -> folded base and case forms of the surname."""
+        self.surname_initials: dict[str, set[tuple[str, str]]] = {}
+        """First letter -> (folded surname form, employee id), for misheard words."""
         self.stop = set(STOP) | PLACE_AFTER
         for employee in employees:
             self._add_employee(employee)
@@ -116,6 +120,11 @@ class DirectoryIndex:
                 rank = form.rank if part != "alias" else max(form.rank, RANK_INFLECTED)
                 match = Match(eid, "first" if part == "alias" else part, rank, wordlike)
                 self._add(form.form, match, fuzzy=rank < RANK_DERIVED)
+                if part == "last" and rank < RANK_DERIVED:
+                    folded = fold(form.form)
+                    self.surnames.setdefault(eid, set()).add(folded)
+                    initials = self.surname_initials.setdefault(folded[0], set())
+                    initials.add((folded, eid))
                 for variant in _umlaut_variants(form.form):
                     self._add(variant, match, fuzzy=False)
 
@@ -166,6 +175,37 @@ class DirectoryIndex:
                 if distance(folded, form) <= limit:
                     found += [m for m in self.folded[form] if m.rank < RANK_DERIVED]
         return found or None
+
+    def is_misheard_surname(self, eid: str, folded: str) -> bool:
+        """Whether ``folded`` may be employee ``eid``'s surname as ASR misheard it.
+
+        Looser than ``fuzzy``, so only asked with more evidence: next to that
+        employee's first name ("Pable Novick" for Pavel Novák) or right after "here to
+        see".
+        """
+        return any(_is_near(folded, form) for form in self.surnames.get(eid, ()))
+
+    def misheard_surname_ids(self, folded: str) -> set[str]:
+        """Employees whose surname ``folded`` may be as ASR misheard it (same first
+        letter: recognisers rarely miss the first sound)."""
+        return {
+            eid
+            for form, eid in self.surname_initials.get(folded[:1], ())
+            if abs(len(form) - len(folded)) <= 2 and _is_near(folded, form)
+        }
+
+
+def _is_near(folded: str, form: str) -> bool:
+    """Two edits for a surname of five letters or more, one below, or the same
+    consonants with any vowels."""
+    if distance(folded, form) <= (2 if len(form) >= 5 else 1):
+        return True
+    return len(form) >= 5 and _consonants(folded) == _consonants(form)
+
+
+def _consonants(word: str) -> str:
+    """The word with every run of vowels reduced to one marker (Novick ~ Novak)."""
+    return re.sub(r"[aeiouy]+", "*", word)
 
 
 def _deletes(word: str) -> set[str]:

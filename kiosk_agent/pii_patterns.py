@@ -5,8 +5,9 @@ are personal by themselves (an e-mail, a +420 number, a Czech plate, a birth num
 are always found; shapes that are only personal in context (a date, "Korunní 48", a
 foreign plate) need a cue word in the same utterance, e.g. "passport", "born",
 "bydlím". A bare number of seven or more digits is replaced unless a business word
-("order", "faktura") stands right before it. English and Czech cues are both active whatever the language tag says,
-because visitors mix them.
+("order", "faktura") stands right before it. English and Czech cues are both active
+whatever the language tag says, because visitors mix them. The shapes speech
+recognition garbles these into are in kiosk_agent/asr_patterns.py.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ _DIGIT_WORD: Final = (
     r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|nula|jedna|jednička|"
     r"dva|dvě|tři|tri|čtyři|ctyri|pět|pet|šest|sest|sedm|osm|devět|devet)"
 )
-_NUMBER_WORD: Final = (
+NUMBER_WORD: Final = (
     rf"(?:{_DIGIT_WORD}|double|triple|ten|eleven|twelve|thirteen|fourteen|fifteen"
     r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
     r"|eighty|ninety|hundred|deset|jedenáct|dvanáct|třináct|čtrnáct|patnáct"
@@ -73,7 +74,7 @@ _NUMBER_WORD: Final = (
 )
 _SPOKEN_DIGITS: Final = _rx(
     rf"(?:\bplus\s+)?(?:\b(?:double|triple)\s+)?\b{_DIGIT_WORD}"
-    rf"(?:(?:[\s,.\-]|\band\b|\ba\b)+{_NUMBER_WORD}){{6,}}\b"
+    rf"(?:(?:[\s,.\-]|\band\b|\ba\b)+{NUMBER_WORD}){{6,}}\b"
 )
 """A phone number said as words: at least seven number words in a row ("seven seven
 six ...", "šest set tři, dvě stě dvanáct ..."), with a spoken "plus" before it."""

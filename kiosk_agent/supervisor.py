@@ -113,12 +113,26 @@ def watchdog_interval_s() -> float | None:
     return int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else None
 
 
+class _StopRequested(Exception):
+    """Raised inside the TaskGroup to cancel every stage on a stop request."""
+
+
+async def _until(stop: asyncio.Event) -> None:
+    await stop.wait()
+    raise _StopRequested
+
+
 async def run_stages(
     stages: dict[str, Callable[[], Awaitable[None]]],
     *,
     first_backoff_s: float = FIRST_BACKOFF_S,
+    stop: asyncio.Event | None = None,
 ) -> int:
-    """Run supervised stages in one TaskGroup until one gives up; the exit code."""
+    """Run supervised stages in one TaskGroup; the exit code.
+
+    Setting ``stop`` (SIGTERM) cancels every stage and gives 0; a stage that gives up
+    cancels the others and gives 1.
+    """
     failed: list[str] = []
     try:
         async with asyncio.TaskGroup() as group:
@@ -126,8 +140,12 @@ async def run_stages(
                 group.create_task(
                     supervise(name, body, first_backoff_s=first_backoff_s), name=name
                 )
+            if stop is not None:
+                group.create_task(_until(stop), name="stop")
             notify("READY=1")
             logger.info("daemon.ready", extra={"fields": {"count": len(stages)}})
+    except* _StopRequested:
+        logger.info("daemon.stopping", extra={"fields": {"count": len(stages)}})
     except* StageFailed as group_error:
         failed = [getattr(e, "stage", "") for e in group_error.exceptions]
     finally:

@@ -545,12 +545,6 @@ def test_stored_transcript_is_the_redacted_text_that_was_sent(
     assert turns and set(turns) <= set(texts)
 
 
-@pytest.mark.xfail(
-    reason="#4 the pseudonymizer misses a name inside an e-mail that speech "
-    "recognition garbled ('my email is JonathanDotsmiffandemple.com'); it also lets a "
-    "misheard surname through ('<EMPLOYEE_1> Novick'), which no fixed canary catches",
-    strict=True,
-)
 def test_stored_transcript_has_no_canary(
     traced_visit: dict[str, Any], visit_inputs: dict[str, Any]
 ) -> None:

@@ -225,8 +225,9 @@ class MicrophoneSource:
 
     Reads block (``exception_on_overflow=False``, so an input overflow never raises);
     overflows are inferred from the stream clock falling behind the wall clock and
-    counted in ``overflows``. When the device disappears, it is reopened with capped
-    exponential backoff; ``state`` says ``reconnecting`` meanwhile and logs report it.
+    counted in ``overflows``. A device that is not clocked is paced to real time. When
+    the device disappears, it is reopened with capped exponential backoff; ``state``
+    says ``reconnecting`` meanwhile and logs report it.
 
     Args:
         config: the ``[audio]`` section; ``device`` is an index or part of a name.
@@ -281,6 +282,7 @@ class MicrophoneSource:
             self._count_overflow()
             start_s = (self._read_samples + self._lost_samples) / RATE_HZ
             self._read_samples += len(samples)
+            self._pace()
             return AudioFrame(samples=samples, start_s=start_s)
         # close() may have left the stream to us, if a read was still blocked then.
         with self._io_lock:
@@ -365,6 +367,20 @@ class MicrophoneSource:
                     }
                 },
             )
+
+    def _pace(self) -> None:
+        """Hold a frame until its last sample would have been spoken.
+
+        A sound card is clocked, so this never waits; a device that is not (an ALSA
+        ``file`` pcm over ``null``, as in tests and demos) would otherwise deliver
+        minutes of audio in a second, and the kiosk would hear them all at once.
+        """
+        stream_s = (self._read_samples + self._lost_samples - self._base_samples) / (
+            RATE_HZ
+        )
+        ahead_s = stream_s - (time.monotonic() - self._opened_at)
+        if ahead_s > self._config.frame_ms / 2000:
+            self._closing.wait(ahead_s)
 
     def _lose_device(self, err: OSError) -> None:
         logger.warning(
@@ -489,3 +505,18 @@ def _quiet_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def count_devices() -> tuple[int, int]:
+    """How many input and output devices PortAudio lists (``status``); opens none."""
+    import pyaudio  # Vendor import: only where devices are counted.
+
+    with _quiet_stderr():
+        pa = pyaudio.PyAudio()
+    try:
+        infos = [pa.get_device_info_by_index(i) for i in range(pa.get_device_count())]
+    finally:
+        pa.terminate()
+    inputs = sum(1 for info in infos if int(info.get("maxInputChannels", 0)) > 0)
+    outputs = sum(1 for info in infos if int(info.get("maxOutputChannels", 0)) > 0)
+    return inputs, outputs

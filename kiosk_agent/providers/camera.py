@@ -44,6 +44,21 @@ def parse_device(device: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
+def open_camera(config: CameraConfig) -> CameraSource | VideoFileSource:
+    """The configured camera; a path to a regular file plays as a paced video instead.
+
+    A file stands in for the camera where there is none (tests, trying the daemon):
+    it is paced like a camera and ends with its last frame.
+
+    Raises:
+        CaptureError: the file is not a readable video (``video-unreadable``).
+    """
+    device = parse_device(config.device)
+    if isinstance(device, str) and Path(device).is_file():
+        return VideoFileSource(device, realtime=True)
+    return CameraSource(config)
+
+
 class CameraSource:
     """A camera (index or /dev/video path) at the configured size and frame rate.
 

@@ -22,6 +22,7 @@ import numpy as np
 from kiosk_agent.config import TtsConfig
 from kiosk_agent.errors import TtsError
 from kiosk_agent.messages import Samples, wipe
+from kiosk_agent.providers.audio_device import _pa_errno, _quiet_stderr
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +201,17 @@ class MemorySink:
 
 
 class PyAudioOutput:
-    """Speaker playback through PyAudio: blocking writes, interruptible."""
+    """Speaker playback through PyAudio: blocking writes, interruptible.
+
+    The stream is opened on the first block and kept open between sentences; a failed
+    write closes it, so the next block reopens the device (a speaker plugged back in).
+    ``close`` may come from another thread (daemon shutdown): it waits for the piece
+    being written, never closing the stream under a running write.
+
+    Args:
+        device: ``[tts] output_device``: a PortAudio index, part of a device name
+            (case-insensitive), or empty for the default output.
+    """
 
     WRITE_MS: Final = 20
 
@@ -210,19 +221,36 @@ class PyAudioOutput:
         self._stream: Any = None
         self._rate_hz = 0
         self._aborted = threading.Event()
+        self._closing = threading.Event()
+        self._io_lock = threading.RLock()
 
     def play(self, samples: Samples, sample_rate_hz: int) -> None:
-        """Write the block to the speaker in small pieces, stopping early on abort."""
-        stream = self._open(sample_rate_hz)
+        """Write the block to the speaker in small pieces, stopping early on abort.
+
+        Raises:
+            TtsError: no output device (``tts-no-output-device``), none that
+                matches (``tts-output-missing``), it cannot be opened
+                (``tts-output-unavailable``) or a write failed (``tts-output-failed``).
+        """
         step = max(1, sample_rate_hz * self.WRITE_MS // 1000)
-        try:
-            for start in range(0, len(samples), step):
-                if self._aborted.is_set():
-                    return
-                stream.write(samples[start : start + step].tobytes())
-        except OSError as err:
-            self.close()
-            raise TtsError("tts-output-failed", "speaker write failed") from err
+        with self._io_lock:
+            if self._is_stopped():
+                return
+            stream = self._open(sample_rate_hz)
+            # FIXME(#5): a failed write still lets ALSA and PortAudio print 3-4 lines to
+            # stderr; quieting fd 2 around every 20 ms write would be process-wide.
+            try:
+                for start in range(0, len(samples), step):
+                    if self._is_stopped():
+                        return
+                    stream.write(samples[start : start + step].tobytes())
+            except OSError as err:
+                self._release()
+                raise TtsError(
+                    "tts-output-failed",
+                    f"speaker write failed ({_pa_errno(err)})",
+                    transient=True,
+                ) from None
 
     def abort(self) -> None:
         """Stop at the next piece; thread-safe."""
@@ -233,9 +261,18 @@ class PyAudioOutput:
         self._aborted.clear()
 
     def close(self) -> None:
-        """Close the stream and PyAudio."""
+        """Close the stream and PyAudio once the piece being written is done."""
+        self._closing.set()
+        try:
+            with self._io_lock:
+                self._release()
+        finally:
+            self._closing.clear()
+
+    def _release(self) -> None:
         stream, self._stream = self._stream, None
         pa, self._pa = self._pa, None
+        self._rate_hz = 0
         try:
             if stream is not None:
                 stream.close()
@@ -243,36 +280,77 @@ class PyAudioOutput:
             if pa is not None:
                 pa.terminate()
 
+    def _is_stopped(self) -> bool:
+        return self._aborted.is_set() or self._closing.is_set()
+
     def _open(self, sample_rate_hz: int) -> Any:
         if self._stream is not None and self._rate_hz == sample_rate_hz:
             return self._stream
-        self.close()
-        import pyaudio
+        self._release()
+        import pyaudio  # Vendor import: only where the speaker is opened.
 
-        self._pa = pyaudio.PyAudio()
+        # ALSA and JACK print dozens of lines while PortAudio scans for devices.
+        with _quiet_stderr():
+            self._pa = pyaudio.PyAudio()
         try:
-            self._stream = self._pa.open(
-                format=pyaudio.paInt16,
-                channels=1,
-                rate=sample_rate_hz,
-                output=True,
-                output_device_index=_output_index(self._pa, self._device),
-            )
+            index = _output_index(self._pa, self._device)
+            # TODO(#5): a raw hw: device without 22050 Hz fails here; open at its
+            # defaultSampleRate and resample instead ("default" and plughw convert).
+            with _quiet_stderr():
+                self._stream = self._pa.open(
+                    format=pyaudio.paInt16,
+                    channels=1,
+                    rate=sample_rate_hz,
+                    output=True,
+                    output_device_index=index,
+                )
         except (OSError, ValueError) as err:
-            self.close()
-            raise TtsError("tts-output-unavailable", "no speaker device") from err
+            self._release()
+            reason = _pa_errno(err) if isinstance(err, OSError) else "invalid format"
+            raise TtsError(
+                "tts-output-unavailable",
+                f"tts.output_device: cannot open the speaker ({reason})",
+                transient=True,
+            ) from None
+        except BaseException:
+            self._release()
+            raise
         self._rate_hz = sample_rate_hz
         return self._stream
 
 
 def _output_index(pa: Any, device: str) -> int | None:
-    """An output device by index or by part of its name; None for the default."""
+    """The PortAudio index for ``tts.output_device``; None for the default output.
+
+    Raises:
+        TtsError: no output device at all, or none that matches.
+    """
+    outputs = [
+        (i, str(info.get("name", "")))
+        for i in range(pa.get_device_count())
+        if int((info := pa.get_device_info_by_index(i)).get("maxOutputChannels", 0)) > 0
+    ]
+    if not outputs:
+        raise TtsError(
+            "tts-no-output-device",
+            "no audio output device found (PortAudio lists none); "
+            "connect a speaker or set tts.output_device",
+        )
     if not device:
-        return None
+        try:
+            return int(pa.get_default_output_device_info()["index"])
+        except OSError:
+            return outputs[0][0]  # ALSA without a "default" pcm: the first output.
     if device.isdigit():
-        return int(device)
-    for index in range(pa.get_device_count()):
-        info = pa.get_device_info_by_index(index)
-        if info.get("maxOutputChannels", 0) > 0 and device in str(info.get("name", "")):
-            return index
-    raise TtsError("tts-output-unavailable", f"tts.output_device {device!r} not found")
+        if int(device) in {i for i, _ in outputs}:
+            return int(device)
+    else:
+        for index, name in outputs:
+            if device.lower() in name.lower():
+                return index
+    names = ", ".join(f"{i}: {name}" for i, name in outputs)
+    raise TtsError(
+        "tts-output-missing",
+        f"tts.output_device: no output device matches {device!r} (outputs: {names})",
+        transient=True,
+    )

@@ -2,7 +2,8 @@
 
 ``Pseudonymizer`` is built once per directory version (the name indexes are computed
 then) and ``redact`` runs in every turn: pattern detectors first (e-mails, numbers,
-plates, dates of birth, addresses), then names in the words the patterns left, then one
+plates, dates of birth, addresses; also as speech recognition garbles them, see
+kiosk_agent/asr_patterns.py), then names in the words the patterns left, then one
 pseudonym per span from the session's ``PseudonymTable``. ``find_residue`` is the last
 check the egress function runs on the result. No model is loaded: it runs in well under
 a millisecond per utterance on the kiosk.
@@ -15,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from kiosk_agent.asr_patterns import find_garbled
 from kiosk_agent.config import AnonymizerConfig
 from kiosk_agent.messages import Employee, RedactedText, Span
 from kiosk_agent.name_finder import WORD, DirectoryIndex, find_names
 from kiosk_agent.names import fold
-from kiosk_agent.pii_patterns import find_patterns
+from kiosk_agent.pii_patterns import Found, find_patterns
 from kiosk_agent.pseudonyms import PSEUDONYM, PseudonymTable
 
 _PRIORITY: Final[dict[str, int]] = {
@@ -95,7 +97,7 @@ class Pseudonymizer:
 
     def _detect(self, text: str, language: str) -> list[_Candidate]:
         found: list[_Candidate] = [
-            _Candidate(f.start, f.end, f.label, f.key) for f in find_patterns(text)
+            _Candidate(f.start, f.end, f.label, f.key) for f in _find_all(text)
         ]
         kept = _without_overlaps(found)
         blocked = [(c.start, c.end) for c in kept]
@@ -125,7 +127,7 @@ class Pseudonymizer:
         never the data itself.
         """
         masked = PSEUDONYM.sub(lambda m: " " * len(m.group(0)), redacted)
-        for f in find_patterns(masked):
+        for f in _find_all(masked):
             if f.label in ("EMAIL", "PHONE"):
                 return f.label.lower()
         if _RESIDUAL_DIGITS.search(masked):
@@ -139,6 +141,11 @@ class Pseudonymizer:
         if any(n.label == "PERSON_EMPLOYEE" for n in names):
             return "directory-name"
         return None
+
+
+def _find_all(text: str) -> list[Found]:
+    """Pattern detectors for clean shapes and for the shapes ASR garbles them into."""
+    return find_patterns(text) + find_garbled(text)
 
 
 def _without_overlaps(candidates: Sequence[_Candidate]) -> list[_Candidate]:

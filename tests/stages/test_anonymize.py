@@ -214,6 +214,96 @@ DATA_CASES = [
     ),
 ]
 
+ASR_CASES = [
+    # An e-mail as Whisper glues it together, after an e-mail cue.
+    (
+        "en",
+        "My email is JanaDotnovakandgmail.com, thanks.",
+        [("JanaDotnovakandgmail.com", "EMAIL", None)],
+    ),
+    (
+        "en",
+        "My e-mail address is peter dot kral and seznam.cz.",
+        [("peter dot kral and seznam.cz", "EMAIL", None)],
+    ),
+    ("en", "Email: xyzdotcom", [("xyzdotcom", "EMAIL", None)]),
+    (
+        "en",
+        "Sure, it's Smithatgmail.com, my email.",
+        [("Smithatgmail.com", "EMAIL", None)],
+    ),
+    (
+        "en",
+        "My email is JohnDotsmith at example",
+        [("JohnDotsmith at example", "EMAIL", None)],
+    ),
+    (
+        "cs",
+        "Můj e-mail je PetraNovotnaTeckaSeznam tečka cz.",
+        [("PetraNovotnaTeckaSeznam tečka cz", "EMAIL", None)],
+    ),
+    ("cs", "Mail: jnovak1984, prosím.", [("jnovak1984", "EMAIL", None)]),
+    (
+        "cs",
+        "Emailová adresa je martin dot kos at post cz.",
+        [("martin dot kos at post cz", "EMAIL", None)],
+    ),
+    # Spoken digits in the groups the recogniser chose, after a phone cue.
+    (
+        "en",
+        "My phone number is 100, 100, 100, 12, 233.",
+        [("100, 100, 100, 12, 233", "PHONE", None)],
+    ),
+    (
+        "en",
+        "Call me on six oh one, 112, 233.",
+        [("six oh one, 112, 233", "PHONE", None)],
+    ),
+    ("en", "Text me at 721. 455. 390.", [("721. 455. 390", "PHONE", None)]),
+    ("cs", "Moje číslo je 605, 44, 12, 98.", [("605, 44, 12, 98", "PHONE", None)]),
+    ("cs", "Mobil mám 777, 123, 45, díky.", [("777, 123, 45", "PHONE", None)]),
+    # A first name with a misheard surname is one name, linked when close enough.
+    (
+        "en",
+        "I have a meeting with Emily Beeker at ten.",
+        [("Emily Beeker", E, "T06")],
+    ),
+    ("en", "Jan Dworzak is expecting me.", [("Jan Dworzak", E, "T01")]),
+    ("en", "I am here to see Gorge Wozniak.", [("Gorge Wozniak", P, None)]),
+    ("en", "I'm meeting Emily Wozniak at noon.", [("Emily Wozniak", P, None)]),
+    (
+        "cs",
+        "Přišla jsem za Markétou Horrakowou.",
+        [("Markétou Horrakowou", E, "T12")],
+    ),
+    ("cs", "Hledám Pavla Szwobodu z nákupu.", [("Pavla Szwobodu", E, "T14")]),
+    # A garbled name right after "here to see" / "jdu za".
+    (
+        "en",
+        "I am here to see painful dworack.",
+        [("painful dworack", E, "T01")],
+    ),
+    ("cs", "Jdu za kutcherou, mám schůzku.", [("kutcherou", E, "T19")]),
+    # What must not break: a first name before a department, a time, a place.
+    ("en", "I need Emily from Marketing.", [("Emily", E, "T06")]),
+    ("en", "Jan at 10 works for me.", [("Jan", E, "T01")]),
+    ("cs", "Hannah v Legal už čeká?", [("Hannah", E, "T20")]),
+]
+
+ASR_KEEP_CASES = [
+    ("en", "My email is the same as last time."),
+    ("en", "Did you get my mail yesterday? The mail room is upstairs."),
+    ("en", "My e-mail address is on the business card."),
+    ("en", "Call me at 10, 11 at the latest."),
+    ("en", "Rooms 12, 14 and 16 are free, my number is on the card."),
+    ("en", "I'm here to see the new office and to meet you."),
+    ("en", "Our website is example.com, have a look."),
+    ("cs", "Můj e-mail je v pořádku, díky."),
+    ("cs", "Zavolejte mi ve 3, 4 hodiny."),
+    ("cs", "Přišel jsem za vámi kvůli smlouvě."),
+    ("cs", "Hledám toaletu a parkoviště."),
+]
+
 KEEP_CASES = [
     ("en", "I'd like a white coffee and a black tea, please."),
     ("en", "The King of Spreadsheets works in Data."),
@@ -271,6 +361,24 @@ def test_numbers_addresses_and_dates_get_typed_pseudonyms(lang, text, expected):
     ids=[f"keep-{c[0]}-{i}" for i, c in enumerate(KEEP_CASES)],
 )
 def test_ordinary_words_places_and_meeting_times_stay(lang, text):
+    assert PSEUDONYMIZER.redact(text, lang, PseudonymTable()).text == text
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    ASR_CASES,
+    ids=[f"asr-{c[2][0][1].lower()}-{c[0]}-{i}" for i, c in enumerate(ASR_CASES)],
+)
+def test_speech_recognition_garbles_are_still_replaced(lang, text, expected):
+    assert found(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    ASR_KEEP_CASES,
+    ids=[f"asr-keep-{c[0]}-{i}" for i, c in enumerate(ASR_KEEP_CASES)],
+)
+def test_cue_words_without_personal_data_after_them_stay(lang, text):
     assert PSEUDONYMIZER.redact(text, lang, PseudonymTable()).text == text
 
 
