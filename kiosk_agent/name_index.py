@@ -90,8 +90,8 @@ class DirectoryIndex:
         self.context: dict[str, tuple[set[str], set[str]]] = {}
         self.surnames: dict[str, set[str]] = {}
         """Employee id -> folded base and case forms of the surname."""
-        self.surname_initials: dict[str, set[tuple[str, str]]] = {}
-        """First letter -> (folded surname form, employee id), for misheard words."""
+        self.surname_initials: dict[str, dict[str, set[str]]] = {}
+        """First letter -> folded surname form -> employee ids, for misheard words."""
         self.stop = set(STOP) | PLACE_AFTER
         for employee in employees:
             self._add_employee(employee)
@@ -123,8 +123,8 @@ class DirectoryIndex:
                 if part == "last" and rank < RANK_DERIVED:
                     folded = fold(form.form)
                     self.surnames.setdefault(eid, set()).add(folded)
-                    initials = self.surname_initials.setdefault(folded[0], set())
-                    initials.add((folded, eid))
+                    initials = self.surname_initials.setdefault(folded[0], {})
+                    initials.setdefault(folded, set()).add(eid)
                 for variant in _umlaut_variants(form.form):
                     self._add(variant, match, fuzzy=False)
 
@@ -188,11 +188,11 @@ class DirectoryIndex:
     def misheard_surname_ids(self, folded: str) -> set[str]:
         """Employees whose surname ``folded`` may be as ASR misheard it (same first
         letter: recognisers rarely miss the first sound)."""
-        return {
-            eid
-            for form, eid in self.surname_initials.get(folded[:1], ())
-            if abs(len(form) - len(folded)) <= 2 and _is_near(folded, form)
-        }
+        found: set[str] = set()
+        for form, ids in self.surname_initials.get(folded[:1], {}).items():
+            if abs(len(form) - len(folded)) <= 2 and _is_near(folded, form):
+                found |= ids
+        return found
 
 
 def _is_near(folded: str, form: str) -> bool:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
 
-from kiosk_agent.config import parse_config
-from kiosk_agent.daemon import build_providers, mute_frame
-from kiosk_agent.errors import ConfigError, KioskError
+from kiosk_agent.config import AudioConfig, parse_config
+from kiosk_agent.daemon import (
+    ForgivingSpeaker,
+    build_providers,
+    mute_frame,
+    open_microphone,
+)
+from kiosk_agent.errors import CaptureError, ConfigError, KioskError, TtsError
 from kiosk_agent.messages import AudioFrame
 from kiosk_agent.scenario import load_scenario
 from kiosk_agent.supervisor import StageFailed, run_stages, supervise
@@ -100,3 +106,96 @@ def test_cloud_providers_without_key_are_left_out(
             load_scenario(),
             lambda token: False,
         )
+
+
+async def test_stop_request_cancels_every_stage_and_exits_zero() -> None:
+    stop = asyncio.Event()
+    cancelled: list[str] = []
+
+    async def forever(name: str) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(name)
+            raise
+
+    async def request_stop() -> None:
+        await asyncio.sleep(0)
+        stop.set()
+
+    async with asyncio.timeout(1):
+        code = await run_stages(
+            {
+                "audio": lambda: forever("audio"),
+                "dialog": lambda: forever("dialog"),
+                "signal": request_stop,
+            },
+            stop=stop,
+        )
+    assert code == 0
+    assert sorted(cancelled) == ["audio", "dialog"]
+
+
+async def test_missing_microphone_is_looked_for_again_with_capped_backoff(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    waits: list[float] = []
+    attempts = 0
+    source = object()
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    def open_source(config: AudioConfig) -> Any:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 5:
+            raise CaptureError("audio-device-missing", "no mic", transient=True)
+        return source
+
+    async with asyncio.timeout(1):
+        opened = await open_microphone(
+            AudioConfig(reopen_max_backoff_s=2.0), open_source, sleep=sleep
+        )
+    assert opened is source
+    assert waits == [0.5, 1.0, 2.0, 2.0]
+    reports = [r for r in caplog.records if r.msg == "audio.device_missing"]
+    assert len(reports) == 4
+
+
+class BrokenOutput:
+    def __init__(self) -> None:
+        self.plays = 0
+        self.broken = True
+
+    def play(self, samples: Any, sample_rate_hz: int) -> None:
+        self.plays += 1
+        if self.broken:
+            raise TtsError("tts-output-failed", "speaker write failed", transient=True)
+
+    def abort(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+
+def test_failing_speaker_is_skipped_during_backoff_and_tried_again() -> None:
+    now = [0.0]
+    output = BrokenOutput()
+    speaker = ForgivingSpeaker(output, clock=lambda: now[0])
+    block = np.zeros(480, np.int16)
+
+    speaker.play(block, 16000)  # fails: 1 s backoff
+    speaker.play(block, 16000)  # dropped unplayed
+    now[0] = 1.0
+    speaker.play(block, 16000)  # fails again: 2 s backoff
+    now[0] = 2.5
+    speaker.play(block, 16000)  # still backing off
+    assert output.plays == 2 and speaker.failures == 2
+
+    output.broken = False
+    now[0] = 3.0
+    speaker.play(block, 16000)
+    speaker.play(block, 16000)
+    assert output.plays == 4 and speaker.failures == 0

@@ -79,6 +79,25 @@ def collect(config: Config) -> dict[str, Any]:
     }
 
 
+def _verdict(report: dict[str, Any], is_ok: bool) -> str:
+    """``ok``, ``degraded: ...`` (the kiosk runs without a device) or ``not ready``."""
+    if not is_ok:
+        return "not ready (see above)"
+    missing = [
+        name
+        for name, count in (
+            ("microphone", report["microphones"]),
+            ("speaker", report["speakers"]),
+        )
+        if count == 0
+    ]
+    lacks = [f"no {name}" for name in missing]
+    camera_state = report["camera_device"]["state"]
+    if camera_state not in ("ok", "video file"):
+        lacks.append(f"camera {camera_state}")
+    return "degraded: " + ", ".join(lacks) if lacks else "ok"
+
+
 def format_report(report: dict[str, Any], is_ok: bool) -> list[str]:
     """The human output: one aligned ``key: value`` line per item."""
     model, directory, outbox = report["model"], report["directory"], report["outbox"]
@@ -94,7 +113,7 @@ def format_report(report: dict[str, Any], is_ok: bool) -> list[str]:
         ("camera nodes", ", ".join(report["camera"]) or "none"),
         ("microphones", _count(report["microphones"])),
         ("speakers", _count(report["speakers"])),
-        ("status", "ok" if is_ok else "not ready (see above)"),
+        ("status", _verdict(report, is_ok)),
     ]
     lines = [f"{label + ':':<{_LABEL_WIDTH}} {value}" for label, value in rows]
     lines.append("known limitations:")

@@ -338,6 +338,18 @@ def test_lost_device_is_reopened_with_capped_backoff(
     assert mic.read() is None
 
 
+def test_unclocked_device_is_paced_to_real_time() -> None:
+    # A fake stream answers at once, like an ALSA file pcm over null.
+    mic = FlakyMicrophone(AudioConfig())
+    started = time.monotonic()
+    frames = [mic.read() for _ in range(3)]
+    elapsed_s = time.monotonic() - started
+    mic.close()
+
+    assert all(f is not None for f in frames)
+    assert elapsed_s >= 0.08  # 3 frames of 30 ms, each held until spoken
+
+
 def test_close_while_reconnecting_ends_the_stream() -> None:
     mic: FlakyMicrophone
 

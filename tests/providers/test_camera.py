@@ -16,6 +16,7 @@ from kiosk_agent.providers.camera import (
     CameraSource,
     SourceState,
     VideoFileSource,
+    open_camera,
     parse_device,
 )
 from tests import video
@@ -79,6 +80,23 @@ def test_parse_device_takes_an_index_or_a_path() -> None:
     assert parse_device("0") == 0
     assert parse_device(" 2 ") == 2
     assert parse_device("/dev/video1") == "/dev/video1"
+
+
+def test_video_file_as_camera_device_plays_paced_and_a_device_stays_a_camera(
+    clip: Path,
+) -> None:
+    source = open_camera(CameraConfig(device=str(clip)))
+    started = time.monotonic()
+    frames = [source.read() for _ in range(4)]
+    elapsed_s = time.monotonic() - started
+    source.close()
+    assert isinstance(source, VideoFileSource)
+    assert all(f is not None for f in frames)
+    assert elapsed_s >= 0.25  # 4 frames at 10 fps, paced like a camera
+    for device in ("0", "/dev/video7"):
+        camera = open_camera(CameraConfig(device=device))
+        assert isinstance(camera, CameraSource)
+        camera.close()
 
 
 def test_unavailable_camera_fails_clearly_on_open() -> None:
