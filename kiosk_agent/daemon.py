@@ -40,6 +40,8 @@ QUEUE_FRAMES: Final = 200
 MIC_FIRST_BACKOFF_S: Final = 0.5
 """Wait before looking again for a microphone that is missing at start."""
 SPEAKER_FIRST_BACKOFF_S: Final = 1.0
+STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+"""Signals that stop the daemon cleanly (systemd stops with SIGTERM)."""
 SPEAKER_MAX_BACKOFF_S: Final = 10.0
 
 
@@ -287,6 +289,19 @@ def run_daemon(config: Config) -> int:
 
 
 async def _serve(config: Config) -> int:
+    # Signals are caught from the start, so a stop during the model load is clean too.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        return await _serve_until(config, stop)
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+
+async def _serve_until(config: Config, stop: asyncio.Event) -> int:
     from kiosk_agent.audio_path import load_engine
     from kiosk_agent.directory import keep_fresh, open_directory
     from kiosk_agent.outbox import Outbox, outbox_folder
@@ -325,7 +340,7 @@ async def _serve(config: Config) -> int:
 
     stages: dict[str, Callable[[], Awaitable[None]]] = {
         "audio": lambda: _listen(kiosk, engine, inbox),
-        "dialog": lambda: kiosk.dialog.run(inbox),
+        "dialog": lambda: converse(kiosk.dialog, kiosk.machine, inbox),
         "transcripts": transcripts.run,
         "directory": lambda: keep_fresh(source, config.directory.poll_s),
     }
@@ -334,17 +349,28 @@ async def _serve(config: Config) -> int:
     interval_s = watchdog_interval_s()
     if interval_s is not None:
         stages["watchdog"] = lambda: watchdog(interval_s)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     try:
         return await run_stages(stages, stop=stop)
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
         await kiosk.aclose()
         output.close()
+
+
+async def converse(
+    dialog: Dialog[Any],
+    machine: SessionMachine[Any],
+    inbox: asyncio.Queue[PresenceEvent | Heard],
+) -> None:
+    """The dialog stage; a failure ends the visit in progress before the restart.
+
+    Otherwise the restarted dialog would find the session stuck where it failed (say,
+    greeting) and refuse every later step. The session is wiped, nothing is stored.
+    """
+    try:
+        await dialog.run(inbox)
+    except Exception:
+        machine.close("failed")
+        raise
 
 
 async def _listen(kiosk: Kiosk, engine: Any, inbox: asyncio.Queue[Any]) -> None:
@@ -399,7 +425,9 @@ async def open_microphone(
         try:
             return await asyncio.to_thread(open_source, config)
         except CaptureError as err:
-            logger.warning(
+            # Reported at attempts 1, 10, 100, ...: visible, but never a flood.
+            report = logger.warning if str(attempt).rstrip("0") == "1" else logger.debug
+            report(
                 "audio.device_missing",
                 extra={
                     "fields": {

@@ -7,7 +7,9 @@ lists are in kiosk_agent/name_cues.py): a first name and surname of the same emp
 together, a title before it (Mr., paní, panem ředitelem), a self-introduction or
 relation cue ("my name is", "my wife"), an unknown first name opening an introduction
 ("Zbyšek Král, dobrý den"), capitals away from the start of a sentence, and whether
-the surname is also an ordinary word ("black coffee", "zima").
+the surname is also an ordinary word ("black coffee", "zima"). Names as the recogniser
+mishears them ("Pable Novick", "here to see painful novick") are matched loosely in
+kiosk_agent/name_misheard.py.
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ from kiosk_agent.name_cues import (
 )
 from kiosk_agent.name_index import DirectoryIndex, Word
 from kiosk_agent.name_misheard import (
+    follows_visit_cue,
     fuzzy_partner,
     misheard_after_visit,
     misheard_pair_ids,
 )
-from kiosk_agent.names import RANK_BASE, first_name_lexicon, fold
+from kiosk_agent.names import RANK_BASE, RANK_INFLECTED, first_name_lexicon, fold
 
 __all__ = ["WORD", "DirectoryIndex", "NameSpan", "find_names", "is_sentence_initial"]
 
@@ -86,6 +89,8 @@ def find_names(
 _VISIT_PREPOSITIONS: Final = frozenset({"za", "s", "se", "u", "k", "ke", "od"})
 """Czech prepositions before a person one goes to, meets or comes from."""
 
+_CASE_ENDINGS: Final = ("em", "ou", "ovi", "im", "eho", "emu", "a", "e", "u", "y", "i")
+"""Czech case endings of a declined first name (Ignácem, Pavla, Janu)."""
 _HYPHEN_PART: Final = re.compile(r"-([^\W\d_]+)")
 
 
@@ -185,6 +190,20 @@ def _decide(
         return [_other(text, words, caps[0], caps[-1])]
     if _introduces_unknown_first_name(index, text, words, run):
         return [_other(text, words, first, run[1])]
+    # "I'm here to see Ignác Hunter": after a visit cue an unknown capitalised word
+    # before an employee's surname is the first name as the recogniser heard it.
+    # Not before an ordinary-word surname ("meeting with Burger King", "s Burger
+    # Kingem") unless both words are declined ("jdu za Ignácem Kučerou").
+    if follows_visit_cue(text, words, first) and _unknown_first_name(
+        index, words, run, any_case=True
+    ):
+        surname = [m for m in words[run[1]].matches if m.part == "last"]
+        declined = words[first].folded.endswith(_CASE_ENDINGS) and all(
+            m.rank == RANK_INFLECTED for m in surname
+        )
+        if declined or not any(m.wordlike for m in surname):
+            linked = resolve(index, ctx, surname, title_gender(text, words, first))
+            return [_employee(text, words[first].start, words[run[1]].end, linked)]
 
     spans: list[NameSpan] = []
     used: set[int] = set()
@@ -216,37 +235,49 @@ def _decide(
     return spans
 
 
-# TODO(#4): an unknown first name (not in the lexicon) opening a sentence before an
-# employee's surname and a verb ("Ezekiel Dvořák asked me ...") still leaks the first
-# name; mid-sentence ("Hello, Ignác Hunter") an unknown name before an ordinary-word
-# surname is taken for a proper noun ("Burger King") and leaks whole.
+# TODO(#4): an unknown first name before an ordinary-word surname in its base form
+# ("a meeting with Ignác Hunter") is still taken for a proper noun like "Burger King"
+# and leaks whole; telling them apart needs a list of brand words.
 def _introduces_unknown_first_name(
     index: DirectoryIndex, text: str, words: list[Word], run: list[int]
 ) -> bool:
     """A sentence opening "Zbyšek Král, ..." or "Hi, Ezekiel Dvořák here": someone else.
 
-    The first word is capitalised, unknown (no directory or lexicon match, not a word
-    that often starts sentences) and the second is an employee's surname in its base
-    form, followed by a comma, the end of the sentence or an introduction word.
+    An unknown first name (see ``_unknown_first_name``) opens the sentence or follows a
+    greeting, and the surname is followed by a comma, the end of the sentence, an
+    introduction word or a verb of a person ("Ezekiel Dvořák asked me ...").
     """
-    if len(run) < 2:
+    if not _unknown_first_name(index, words, run):
         return False
     a, b = words[run[0]], words[run[1]]
     greeted = run[0] > 0 and words[run[0] - 1].folded in GREETINGS
     opens = a.is_initial or (greeted and text[words[run[0] - 1].end : a.start] == ", ")
-    if not (opens and a.is_cap and not a.matches and not a.is_lexicon):
-        return False
-    if a.folded in SENTENCE_STARTERS or a.folded in index.stop or len(a.folded) < 3:
-        return False
-    if not b.is_cap or not any(
-        m.part == "last" and m.rank == RANK_BASE for m in b.matches
-    ):
-        return False
-    if _pair_ids(index, a, b):
+    if not opens or a.folded in SENTENCE_STARTERS or a.folded.endswith("ly"):
         return False
     tail = text[b.end : b.end + 2]
     after = neighbour_folded(text, words, run[1], +1)
-    return tail[:1] in (",", ".", "") or after in INTRODUCTION_AFTER
+    if tail[:1] in (",", ".", "") or after in INTRODUCTION_AFTER:
+        return True
+    return has_person_verb(text, words, run[1])
+
+
+def _unknown_first_name(
+    index: DirectoryIndex, words: list[Word], run: list[int], any_case: bool = False
+) -> bool:
+    """The run opens with a capitalised word that is no name form, first name, stop
+    word or sentence starter, followed by an employee's surname in its base form (or
+    in any case form, with ``any_case``)."""
+    if len(run) < 2:
+        return False
+    a, b = words[run[0]], words[run[1]]
+    if not (a.is_cap and not a.matches and not a.is_lexicon and b.is_cap):
+        return False
+    if a.folded in SENTENCE_STARTERS or a.folded in index.stop or len(a.folded) < 3:
+        return False
+    highest = RANK_INFLECTED if any_case else RANK_BASE
+    if not any(m.part == "last" and m.rank <= highest for m in b.matches):
+        return False
+    return not _pair_ids(index, a, b)
 
 
 def _pair_ids(index: DirectoryIndex, a: Word, b: Word) -> set[str]:

@@ -36,6 +36,9 @@ def fuzzy_partner(index: DirectoryIndex, w: Word) -> None:
         w.matches, w.is_fuzzy = list(found), True
 
 
+# TODO(#4): two edits also link a visitor's own surname to a namesake employee
+# ("Emily Parker" -> Emily Baker); the kiosk should confirm a fuzzy link before
+# calling, which needs the dialog to know the link was fuzzy.
 def misheard_pair_ids(index: DirectoryIndex, a: Word, b: Word) -> set[str]:
     """Employees whose first name is word a, maybe misheard, and whose surname word b
     may be as ASR misheard it ("Pable Novick" for Pavel Novák).
@@ -66,7 +69,7 @@ def misheard_after_visit(
     """
     out: list[tuple[int, int, tuple[str, ...]]] = []
     for i in range(1, len(words)):
-        if not _follows_visit_cue(text, words, i):
+        if not follows_visit_cue(text, words, i):
             continue
         for j in range(i, min(i + _VISIT_OBJECT_WORDS, len(words))):
             w = words[j]
@@ -79,8 +82,18 @@ def misheard_after_visit(
     return out
 
 
-def _follows_visit_cue(text: str, words: list[Word], i: int) -> bool:
-    for cue in VISIT_CUES:
+_CUES_BY_LAST_WORD: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
+    last: tuple(cue for cue in VISIT_CUES if cue[-1] == last)
+    for last in {cue[-1] for cue in VISIT_CUES}
+}
+
+
+def follows_visit_cue(text: str, words: list[Word], i: int) -> bool:
+    """Whether a visit cue ("here to see", "meeting with", "jdu za") ends right before
+    word i."""
+    if i < 1:
+        return False
+    for cue in _CUES_BY_LAST_WORD.get(words[i - 1].folded, ()):
         n = len(cue)
         if i >= n and tuple(w.folded for w in words[i - n : i]) == cue:
             return is_adjacent(text, words[i - 1], words[i])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import numpy as np
@@ -12,12 +13,14 @@ from kiosk_agent.config import AudioConfig, parse_config
 from kiosk_agent.daemon import (
     ForgivingSpeaker,
     build_providers,
+    converse,
     mute_frame,
     open_microphone,
 )
 from kiosk_agent.errors import CaptureError, ConfigError, KioskError, TtsError
 from kiosk_agent.messages import AudioFrame
 from kiosk_agent.scenario import load_scenario
+from kiosk_agent.session import SessionMachine, SessionState
 from kiosk_agent.supervisor import StageFailed, run_stages, supervise
 
 
@@ -153,6 +156,7 @@ async def test_missing_microphone_is_looked_for_again_with_capped_backoff(
             raise CaptureError("audio-device-missing", "no mic", transient=True)
         return source
 
+    caplog.set_level(logging.DEBUG)
     async with asyncio.timeout(1):
         opened = await open_microphone(
             AudioConfig(reopen_max_backoff_s=2.0), open_source, sleep=sleep
@@ -160,7 +164,7 @@ async def test_missing_microphone_is_looked_for_again_with_capped_backoff(
     assert opened is source
     assert waits == [0.5, 1.0, 2.0, 2.0]
     reports = [r for r in caplog.records if r.msg == "audio.device_missing"]
-    assert len(reports) == 4
+    assert [r.levelno for r in reports] == [logging.WARNING] + [logging.DEBUG] * 3
 
 
 class BrokenOutput:
@@ -199,3 +203,23 @@ def test_failing_speaker_is_skipped_during_backoff_and_tried_again() -> None:
     speaker.play(block, 16000)
     speaker.play(block, 16000)
     assert output.plays == 4 and speaker.failures == 0
+
+
+async def test_failed_dialog_ends_the_visit_so_the_restart_starts_afresh() -> None:
+    class Table:
+        def wipe(self) -> None:
+            pass
+
+    machine: SessionMachine[Table] = SessionMachine(Table, timeout_s=60.0)
+
+    class GreetingFails:
+        async def run(self, inbox: Any) -> None:
+            machine.visitor_arrived()
+            raise TtsError("tts-output-failed", "speaker write failed")
+
+    with pytest.raises(TtsError):
+        async with asyncio.timeout(1):
+            await converse(GreetingFails(), machine, asyncio.Queue())  # type: ignore[arg-type]
+    assert machine.session is None and machine.state is SessionState.IDLE
+    machine.visitor_arrived()
+    assert machine.state is SessionState.GREETING

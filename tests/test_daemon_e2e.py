@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,7 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 DIRECTORY = REPO / "kiosk_agent" / "data" / "demo_directory.json"
 NUMBER = "+420601000101"
 """Martin Kraus's phone number in the demo directory, as telephony must receive it."""
-SECRETS = ("Martin", "Kraus", "601", "martin.kraus")
+SECRETS = ("Martin", "Kraus", "martin.kraus", "601000101", "601 000 101", "000 101")
+"""The employee's name, e-mail and number as they could leak (short digit runs such as
+"601" alone would match random ids and durations)."""
 
 ASOUNDRC = """
 pcm.kiosk_mic_file {{
@@ -97,6 +100,12 @@ class Daemon:
         self.config.write_text(config, encoding="utf-8")
         self._speaker_fd = os.open(self.speaker, os.O_WRONLY | os.O_CREAT, 0o600)
         self._env = env
+        # Where the daemon's sd_notify messages go, as systemd would receive them.
+        self.notify_path = tmp_path / "notify.sock"
+        self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._notify.bind(str(self.notify_path))
+        self._notify.setblocking(False)
+        self.notified: list[str] = []
         self.process: subprocess.Popen[bytes] | None = None
 
     def write_asoundrc(self, infile: Path) -> None:
@@ -124,6 +133,8 @@ class Daemon:
             "STATE_DIRECTORY": str(self.state),
             "PULSE_SERVER": "unix:/nonexistent",
             "PYTHONPATH": str(REPO),
+            "NOTIFY_SOCKET": str(self.notify_path),
+            "WATCHDOG_USEC": "1000000",
             **self._env,
         }
         with open(self.stderr_path, "wb") as stderr:
@@ -142,6 +153,7 @@ class Daemon:
         assert self.process is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            self.read_notifications()
             if condition():
                 return True
             if self.process.poll() is not None:
@@ -161,10 +173,19 @@ class Daemon:
             self.process.wait(5)
             pytest.fail("the daemon did not stop within 15 s of SIGTERM")
 
+    def read_notifications(self) -> None:
+        while True:
+            try:
+                self.notified.append(self._notify.recv(4096).decode())
+            except BlockingIOError:
+                return
+
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
+        self.read_notifications()
+        self._notify.close()
         os.close(self._speaker_fd)
 
     def stderr(self) -> str:
@@ -252,7 +273,12 @@ def test_daemon_serves_a_visit_and_stops_cleanly_on_sigterm(
     )
     try:
         daemon.write_asoundrc(infile)
-        test_owned = (daemon.state, daemon.speaker, daemon.stderr_path)
+        test_owned = (
+            daemon.state,
+            daemon.speaker,
+            daemon.stderr_path,
+            daemon.notify_path,
+        )
         before = snapshot(tmp_path, test_owned)
         daemon.start()
 
@@ -266,10 +292,16 @@ def test_daemon_serves_a_visit_and_stops_cleanly_on_sigterm(
     assert served, log[-3000:]
     assert code == 0, log[-3000:]
 
+    # systemd heard: ready, alive, stopping.
+    assert daemon.notified[0] == "READY=1", daemon.notified
+    assert "WATCHDOG=1" in daemon.notified and daemon.notified[-1] == "STOPPING=1"
+
     # Telephony got the number and nothing else.
     assert len(telephony.requests) == 1
     call = json.loads(telephony.requests[0].body)
     assert call["to"] == NUMBER and set(call) == {"to", "ring_timeout_s"}
+    headers = json.dumps(telephony.requests[0].headers) + telephony.requests[0].path
+    assert not any(secret in headers for secret in SECRETS)
 
     # The cloud and the platform saw pseudonyms only.
     sent = openai_server.raw_text()
@@ -279,9 +311,10 @@ def test_daemon_serves_a_visit_and_stops_cleanly_on_sigterm(
     for secret in SECRETS:
         assert secret not in sent and secret not in stored
 
-    # The speaker played the greeting and the replies (seconds of real audio).
+    # The speaker played the greeting (~3 s) and the replies, calling line, outcome and
+    # goodbye (~8 s more): real audio, not silence.
     played = np.frombuffer(daemon.speaker.read_bytes(), dtype="<i2")
-    assert len(played) > 3 * SPEAKER_HZ
+    assert len(played) > 7 * SPEAKER_HZ, len(played) / SPEAKER_HZ
     assert np.sqrt(np.mean(played.astype(np.float64) ** 2)) > 300
 
     # Logs: the daemon ran guarded, stopped on request, and named nobody.
@@ -292,7 +325,8 @@ def test_daemon_serves_a_visit_and_stops_cleanly_on_sigterm(
     assert "daemon.stopping" in events and "guard.write_refused" not in events
     for event in ("presence.visitor_arrived", "dialog.call_done", "session.closed"):
         assert event in events, events
-    assert next(r for r in records if r["event"] == "session.closed")["reason"] == "left"
+    closed = next(r for r in records if r["event"] == "session.closed")
+    assert closed["reason"] == "left"
     assert "daemon.stage_failed" not in events, log[-3000:]
     for secret in SECRETS:
         assert secret not in log

@@ -125,6 +125,7 @@ OTHER_PERSON_CASES = [
         [("Jean-Pierre Dubois", P, None)],
     ),
     ("en", "I'm Anna Smith-Jones from Unilever.", [("Anna Smith-Jones", P, None)]),
+    ("en", "Ezekiel Dvořák asked me to come.", [("Ezekiel Dvořák", P, None)]),
 ]
 
 DATA_CASES = [
@@ -284,6 +285,14 @@ ASR_CASES = [
         [("painful dworack", E, "T01")],
     ),
     ("cs", "Jdu za kutcherou, mám schůzku.", [("kutcherou", E, "T19")]),
+    # An unknown first name before an employee's surname after a visit cue.
+    (
+        "en",
+        "I have a meeting with Ignác Dvořák today.",
+        [("Ignác Dvořák", E, "T01")],
+    ),
+    ("cs", "Jdu za Ignácem Kučerou.", [("Ignácem Kučerou", E, "T19")]),
+    ("en", "Finally Dvořák said yes.", [("Dvořák", E, "T01")]),
     # What must not break: a first name before a department, a time, a place.
     ("en", "I need Emily from Marketing.", [("Emily", E, "T06")]),
     ("en", "Jan at 10 works for me.", [("Jan", E, "T01")]),
@@ -302,6 +311,8 @@ ASR_KEEP_CASES = [
     ("cs", "Zavolejte mi ve 3, 4 hodiny."),
     ("cs", "Přišel jsem za vámi kvůli smlouvě."),
     ("cs", "Hledám toaletu a parkoviště."),
+    ("en", "I have a meeting with Burger King today."),
+    ("cs", "Mám schůzku s Burger Kingem."),
 ]
 
 KEEP_CASES = [
