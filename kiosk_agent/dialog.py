@@ -142,7 +142,7 @@ class Dialog(Generic[T]):
         if session is None:
             return
         self._tts.cancel()
-        if reason == "left" or session.turns:
+        if reason != "shutdown" and (reason == "left" or session.turns):
             await self._say(self._scenario.say("goodbye", session.language), session)
         try:
             if session.history:
@@ -196,6 +196,7 @@ class Dialog(Generic[T]):
 
         Turns run one after the other in a child task, so a visitor leaving cancels
         the reply being spoken. The session timeout is checked while the inbox is idle.
+        When the stage is stopped mid-visit, the visit's transcript is still stored.
         """
         turn_task: asyncio.Task[Turn | None] | None = None
         try:
@@ -218,15 +219,19 @@ class Dialog(Generic[T]):
                     await self.visitor_arrived()
         finally:
             await _cancel(turn_task)
+            if self.machine.session is not None:
+                await self.visitor_left("shutdown")
 
     async def _safe_turn(self, heard: Heard) -> Turn | None:
+        """One turn; a failed turn is reported and the visit goes on."""
         try:
             return await self.on_transcript(heard)
-        except KioskError as err:
+        except Exception as err:  # noqa: BLE001 - a turn is the unit of failure.
+            code = err.code if isinstance(err, KioskError) else "dialog-turn-fault"
             logger.error(
                 "dialog.turn_failed",
                 extra={
-                    "fields": {"error_code": err.code, "error_type": type(err).__name__}
+                    "fields": {"error_code": code, "error_type": type(err).__name__}
                 },
             )
             return None

@@ -169,8 +169,14 @@ PLACE_AFTER: Final = frozenset(
     stadium arena theatre theater museum gallery prize award foundation lane way drive
     boulevard gardens church cathedral castle palace library memorial monument
     company group inc ltd gmbh corp restaurant cafe bistro pub letiště náměstí ulice
-    nábřeží nádraží most třída sady""".split()
+    nábřeží nádraží most třída sady medical partners consulting logistics transport
+    holding systems solutions technologies industries engineering services labs
+    laboratories pharma optics electronics motors trading studio agency sro""".split()
 )
+COMPANY_PARTNERS: Final = frozenset(
+    "partners partner sons associates co spol synove syn".split()
+)
+"""Words after "and"/"a" that make the name before a firm ("Marsh and Partners")."""
 PLACE_BEFORE: Final = frozenset(
     fold(w)
     for w in """náměstí nám ulice ulici ulicí nábřeží třída třídě letiště

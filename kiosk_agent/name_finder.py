@@ -32,6 +32,7 @@ from kiosk_agent.name_context import (
 )
 from kiosk_agent.name_cues import (
     ARTICLES,
+    COMPANY_PARTNERS,
     FEMININE_SURNAME,
     GREETINGS,
     INTRODUCTION_AFTER,
@@ -92,6 +93,7 @@ _VISIT_PREPOSITIONS: Final = frozenset({"za", "s", "se", "u", "k", "ke", "od"})
 _CASE_ENDINGS: Final = ("em", "ou", "ovi", "im", "eho", "emu", "a", "e", "u", "y", "i")
 """Czech case endings of a declined first name (Ignácem, Pavla, Janu)."""
 _HYPHEN_PART: Final = re.compile(r"-([^\W\d_]+)")
+_FIRM_AFTER: Final = re.compile(r"\s*(?:&|and|a)\s+([^\W\d_]+)", re.IGNORECASE)
 
 
 def _join_hyphenated(
@@ -99,14 +101,18 @@ def _join_hyphenated(
 ) -> list[NameSpan]:
     """Merge the parts of a hyphenated surname into one span (Hrubá-Lindgren).
 
-    Two spans of the same person joined by a bare hyphen become one, and a name span
+    Two spans of the same person joined by a bare hyphen (or, for an employee, a
+    space) become one, and a name span
     followed by "-Capitalised" (Anna Smith-Jones, a part not in the directory) takes
     that part in.
     """
     out: list[NameSpan] = []
     for span in sorted(spans, key=lambda found: found.start):
-        if out and text[out[-1].end : span.start] == "-" and out[-1].key == span.key:
-            span = replace(out.pop(), end=span.end)
+        if out and out[-1].key == span.key:
+            gap = text[out[-1].end : span.start]
+            # One employee's first name of two words (Thu Trang Hoang) is one span.
+            if gap == "-" or (gap == " " and span.label == "PERSON_EMPLOYEE"):
+                span = replace(out.pop(), end=span.end)
         out.append(span)
 
     # A second part nobody recognised ("Smith-Jones") joins the span before it.
@@ -179,8 +185,12 @@ def _decide(
     first, last = run[0], run[-1]
     if neighbour_folded(text, words, first, -1) in PLACE_BEFORE:
         return []
-    if neighbour_folded(text, words, last, +1) in PLACE_AFTER:
+    after = neighbour_folded(text, words, last, +1)
+    if after in PLACE_AFTER:
         return []
+    firm = _FIRM_AFTER.match(text, words[last].end)
+    if firm and fold(firm.group(1)) in COMPANY_PARTNERS:
+        return []  # "Marsh and Partners", "Novák & Co", "Novák a synové"
     cue = cue_before(text, words, first)
     # "I'm Hana's guest" speaks of Hana, it does not introduce the visitor.
     if any(words[i].is_possessive for i in run[:3]):
@@ -329,6 +339,11 @@ def _single(
         if w.folded not in index.stop and len(w.folded) >= 4:
             index.lookup(w, allow_fuzzy=True)
     employee = [m for m in w.matches if m.part in ("first", "last")]
+    # "pan Tran" is not the employee Trang: a title of the other gender rules out
+    # every candidate.
+    if gender and all(index.employees[m.employee_id].gender not in (gender, "u")
+                      for m in employee):
+        employee = []
     if employee and _is_accepted(index, ctx, words, i, run, used, has_title):
         if cue == "relation" and i == run[0] and not has_title:
             return _other(text, words, i, i)

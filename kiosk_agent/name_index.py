@@ -110,8 +110,11 @@ class DirectoryIndex:
         # A hyphenated surname (Hrubá-Lindgren) is indexed part by part: ASR and the
         # word splitter see two words, and Czech declines only the first part.
         for word in re.split(r"[\s\-]+", name):
-            if len(word) <= 1 or (word.islower() and len(word) <= 3):
-                continue  # particles such as "van", "de"
+            # Particles such as "van", "de"; nicknames are listed in lowercase and
+            # may be short ("tom", "ben").
+            is_particle = part != "alias" and word.islower() and len(word) <= 3
+            if len(word) <= 1 or is_particle:
+                continue
             base = fold(word)
             wordlike = base in WORDLIKE or (
                 part == "relative" and fold(masculine_surname(word) or "") in WORDLIKE

@@ -352,3 +352,48 @@ def test_sentence_splitter_hands_out_whole_sentences(
     splitter = SentenceSplitter()
     out = [s for d in deltas for s in splitter.feed(d)] + splitter.flush()
     assert out == sentences
+
+
+async def test_stopping_the_stage_mid_visit_still_stores_the_transcript() -> None:
+    rig = Rig(FakeBroker([["Hello <EMPLOYEE_1>."]]))
+    inbox: asyncio.Queue[PresenceEvent | Heard] = asyncio.Queue()
+    task = asyncio.create_task(rig.dialog.run(inbox, poll_s=0.05))
+    inbox.put_nowait(PresenceEvent(kind=PresenceKind.ARRIVED, t_s=0.0, confidence=1.0))
+    inbox.put_nowait(
+        Heard(
+            transcript=Transcript(
+                text="I am Jana Nováková.", language="en", start_s=0, end_s=1
+            )
+        )
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        while rig.machine.session is None or not rig.machine.session.history:
+            await asyncio.sleep(0.01)
+        while rig.machine.state is not SessionState.LISTENING:
+            await asyncio.sleep(0.01)
+        said_before = len(rig.engine.said)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    ((_, history),) = rig.stored
+    assert [m.content for m in history] == ["I am <EMPLOYEE_1>.", "Hello <EMPLOYEE_1>."]
+    assert len(rig.engine.said) == said_before  # No goodbye into a stopping speaker.
+    assert rig.machine.state is SessionState.IDLE
+
+
+async def test_a_turn_that_crashes_is_reported_and_the_visit_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(text: str, language: str, table: FakeTable) -> RedactedText:
+        raise ValueError("a bug, not a KioskError")
+
+    rig = Rig(FakeBroker([["Never sent."]]), redactor=broken)
+    heard = Heard(transcript=Transcript(text="Hi.", language="en", start_s=0, end_s=1))
+    async with asyncio.timeout(TIMEOUT_S):
+        assert await rig.dialog._safe_turn(heard) is None
+    assert rig.broker.histories == []
+    record = next(r for r in caplog.records if r.msg == "dialog.turn_failed")
+    assert record.fields == {  # type: ignore[attr-defined]
+        "error_code": "dialog-turn-fault",
+        "error_type": "ValueError",
+    }
+    assert rig.machine.state is SessionState.LISTENING

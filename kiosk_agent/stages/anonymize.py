@@ -21,7 +21,7 @@ from kiosk_agent.config import AnonymizerConfig
 from kiosk_agent.messages import Employee, RedactedText, Span
 from kiosk_agent.name_finder import WORD, DirectoryIndex, find_names
 from kiosk_agent.names import fold
-from kiosk_agent.pii_patterns import Found, find_patterns
+from kiosk_agent.pii_patterns import Found, find_patterns, is_business_number
 from kiosk_agent.pseudonyms import PSEUDONYM, PseudonymTable
 
 _PRIORITY: Final[dict[str, int]] = {
@@ -130,8 +130,10 @@ class Pseudonymizer:
         for f in _find_all(masked):
             if f.label in ("EMAIL", "PHONE"):
                 return f.label.lower()
-        if _RESIDUAL_DIGITS.search(masked):
-            return "phone"
+        for m in _RESIDUAL_DIGITS.finditer(masked):
+            digit_count = sum(c.isdigit() for c in m.group(0))
+            if not is_business_number(masked, m.start(), digit_count):
+                return "phone"
         words = [fold(m.group(0)) for m in WORD.finditer(masked)]
         if any(
             pair in self._full_names for pair in zip(words, words[1:], strict=False)
