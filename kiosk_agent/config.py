@@ -87,7 +87,7 @@ class CameraConfig:
     """Camera capture through OpenCV."""
 
     device: str = "0"
-    """A camera index ("0") or a /dev/video path."""
+    """A camera index ("0"), a /dev/video path, or a video file played at fps."""
     width: int = field(default=640, metadata=_range(160, 3840))
     height: int = field(default=480, metadata=_range(120, 2160))
     fps: float = field(default=10.0, metadata=_range(1.0, 60.0))

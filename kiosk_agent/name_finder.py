@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Final
 
 from kiosk_agent.name_context import (
@@ -48,22 +47,18 @@ from kiosk_agent.name_misheard import (
     misheard_after_visit,
     misheard_pair_ids,
 )
+from kiosk_agent.name_spans import (
+    NameSpan,
+    employee_span,
+    join_parts,
+    lowercase_introduced,
+    other_span,
+)
 from kiosk_agent.names import RANK_BASE, RANK_INFLECTED, first_name_lexicon, fold
 
 __all__ = ["WORD", "DirectoryIndex", "NameSpan", "find_names", "is_sentence_initial"]
 
 WORD: Final = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
-
-
-@dataclass(frozen=True, slots=True)
-class NameSpan:
-    """A person's name found in the text; employee ids empty for anyone else."""
-
-    start: int
-    end: int
-    label: str
-    employee_ids: tuple[str, ...]
-    key: str
 
 
 def find_names(
@@ -83,8 +78,10 @@ def find_names(
         spans += _decide(index, context, words, run)
     taken = [(s.start, s.end) for s in spans]
     for start, end, ids in misheard_after_visit(index, text, words, taken):
-        spans.append(_employee(text, start, end, ids))
-    return _join_hyphenated(text, spans, blocked)
+        spans.append(employee_span(text, start, end, ids))
+    taken = [(s.start, s.end) for s in spans]
+    spans += lowercase_introduced(index, text, words, taken)
+    return join_parts(text, spans, blocked)
 
 
 _VISIT_PREPOSITIONS: Final = frozenset({"za", "s", "se", "u", "k", "ke", "od"})
@@ -92,42 +89,7 @@ _VISIT_PREPOSITIONS: Final = frozenset({"za", "s", "se", "u", "k", "ke", "od"})
 
 _CASE_ENDINGS: Final = ("em", "ou", "ovi", "im", "eho", "emu", "a", "e", "u", "y", "i")
 """Czech case endings of a declined first name (Ignácem, Pavla, Janu)."""
-_HYPHEN_PART: Final = re.compile(r"-([^\W\d_]+)")
 _FIRM_AFTER: Final = re.compile(r"\s*(?:&|and|a)\s+([^\W\d_]+)", re.IGNORECASE)
-
-
-def _join_hyphenated(
-    text: str, spans: list[NameSpan], blocked: Sequence[tuple[int, int]]
-) -> list[NameSpan]:
-    """Merge the parts of a hyphenated surname into one span (Hrubá-Lindgren).
-
-    Two spans of the same person joined by a bare hyphen (or, for an employee, a
-    space) become one, and a name span
-    followed by "-Capitalised" (Anna Smith-Jones, a part not in the directory) takes
-    that part in.
-    """
-    out: list[NameSpan] = []
-    for span in sorted(spans, key=lambda found: found.start):
-        if out and out[-1].key == span.key:
-            gap = text[out[-1].end : span.start]
-            # One employee's first name of two words (Thu Trang Hoang) is one span.
-            if gap == "-" or (gap == " " and span.label == "PERSON_EMPLOYEE"):
-                span = replace(out.pop(), end=span.end)
-        out.append(span)
-
-    # A second part nobody recognised ("Smith-Jones") joins the span before it.
-    taken = [(s.start, s.end) for s in out] + list(blocked)
-    for n, span in enumerate(out):
-        m = _HYPHEN_PART.match(text, span.end)
-        if m is None or not m.group(1)[0].isupper():
-            continue
-        if any(start < m.end() and m.start() < end for start, end in taken):
-            continue
-        grown = replace(span, end=m.end())
-        if span.label == "PERSON_OTHER":
-            grown = replace(grown, key="P:" + fold(text[span.start : m.end()]))
-        out[n] = grown
-    return out
 
 
 def _words(
@@ -185,8 +147,7 @@ def _decide(
     first, last = run[0], run[-1]
     if neighbour_folded(text, words, first, -1) in PLACE_BEFORE:
         return []
-    after = neighbour_folded(text, words, last, +1)
-    if after in PLACE_AFTER:
+    if neighbour_folded(text, words, last, +1) in PLACE_AFTER:
         return []
     firm = _FIRM_AFTER.match(text, words[last].end)
     if firm and fold(firm.group(1)) in COMPANY_PARTNERS:
@@ -197,9 +158,9 @@ def _decide(
         cue = None if cue == "self" else cue
     if cue == "self" and words[first].is_cap:
         caps = [i for i in run[:3] if words[i].is_cap]
-        return [_other(text, words, caps[0], caps[-1])]
+        return [other_span(text, words, caps[0], caps[-1])]
     if _introduces_unknown_first_name(index, text, words, run):
-        return [_other(text, words, first, run[1])]
+        return [other_span(text, words, first, run[1])]
     # "I'm here to see Ignác Hunter": after a visit cue an unknown capitalised word
     # before an employee's surname is the first name as the recogniser heard it.
     # Not before an ordinary-word surname ("meeting with Burger King", "s Burger
@@ -213,7 +174,7 @@ def _decide(
         )
         if declined or not any(m.wordlike for m in surname):
             linked = resolve(index, ctx, surname, title_gender(text, words, first))
-            return [_employee(text, words[first].start, words[run[1]].end, linked)]
+            return [employee_span(text, words[first].start, words[run[1]].end, linked)]
 
     spans: list[NameSpan] = []
     used: set[int] = set()
@@ -222,7 +183,7 @@ def _decide(
         if ids and a not in used:
             gender = title_gender(text, words, a)
             found = resolve(index, ctx, ids, gender)
-            spans.append(_employee(text, words[a].start, words[b].end, found))
+            spans.append(employee_span(text, words[a].start, words[b].end, found))
             used.update((a, b))
     has_cue = cue is not None or title_gender(text, words, first) is not None
     for a, b in zip(run, run[1:], strict=False):
@@ -235,7 +196,7 @@ def _decide(
             if after < len(run) and is_plain(words[run[after]]):
                 if not words[run[after]].matches:
                     end = run[after]
-            spans.append(_other(text, words, a, end))
+            spans.append(other_span(text, words, a, end))
             used.update(range(a, end + 1))
     for i in run:
         if i not in used:
@@ -341,13 +302,16 @@ def _single(
     employee = [m for m in w.matches if m.part in ("first", "last")]
     # "pan Tran" is not the employee Trang: a title of the other gender rules out
     # every candidate.
-    if gender and all(index.employees[m.employee_id].gender not in (gender, "u")
-                      for m in employee):
+    if gender and all(
+        index.employees[m.employee_id].gender not in (gender, "u") for m in employee
+    ):
         employee = []
     if employee and _is_accepted(index, ctx, words, i, run, used, has_title):
         if cue == "relation" and i == run[0] and not has_title:
-            return _other(text, words, i, i)
-        return _employee(text, w.start, w.end, resolve(index, ctx, employee, gender))
+            return other_span(text, words, i, i)
+        return employee_span(
+            text, w.start, w.end, resolve(index, ctx, employee, gender)
+        )
     relative = bool(w.matches) and not employee
     if (
         w.is_cap
@@ -360,7 +324,7 @@ def _single(
             or (bool(FEMININE_SURNAME.search(w.text)) and len(w.text) >= 6)
         )
     ):
-        return _other(text, words, i, i)
+        return other_span(text, words, i, i)
     return None
 
 
@@ -415,12 +379,3 @@ def _is_accepted(
     if w.is_fuzzy:
         return False
     return not wordlike or has_person_verb(ctx.text, words, i)
-
-
-def _employee(text: str, start: int, end: int, ids: tuple[str, ...]) -> NameSpan:
-    return NameSpan(start, end, "PERSON_EMPLOYEE", ids, "E:" + ",".join(ids))
-
-
-def _other(text: str, words: list[Word], a: int, b: int) -> NameSpan:
-    start, end = words[a].start, words[b].end
-    return NameSpan(start, end, "PERSON_OTHER", (), "P:" + fold(text[start:end]))

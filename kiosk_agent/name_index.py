@@ -115,6 +115,7 @@ class DirectoryIndex:
             is_particle = part != "alias" and word.islower() and len(word) <= 3
             if len(word) <= 1 or is_particle:
                 continue
+            is_short_alias = part == "alias" and len(word) <= 3
             base = fold(word)
             wordlike = base in WORDLIKE or (
                 part == "relative" and fold(masculine_surname(word) or "") in WORDLIKE
@@ -122,7 +123,10 @@ class DirectoryIndex:
             for form in inflect(word, gender):
                 rank = form.rank if part != "alias" else max(form.rank, RANK_INFLECTED)
                 match = Match(eid, "first" if part == "alias" else part, rank, wordlike)
-                self._add(form.form, match, fuzzy=rank < RANK_DERIVED)
+                # A short nickname's forms (tom, dan -> Dane) would fuzzily match
+                # ordinary words (Dáme); they count only when heard as they are.
+                fuzzy = rank < RANK_DERIVED and not is_short_alias
+                self._add(form.form, match, fuzzy=fuzzy)
                 if part == "last" and rank < RANK_DERIVED:
                     folded = fold(form.form)
                     self.surnames.setdefault(eid, set()).add(folded)

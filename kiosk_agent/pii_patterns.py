@@ -58,7 +58,9 @@ _NOT_LOCAL_PART: Final = frozenset(
 
 # A "00" prefix opens a number; it never continues a digit group before it (the
 # middle of "tracking number 7734 0091 5521").
-_INTL_PHONE: Final = _rx(r"(?<![\w+])(?<!\d[ \-])(?:\+|\b00)\d{1,3}(?:[ \-./]?\(?\d{1,4}\)?){2,6}")
+_INTL_PHONE: Final = _rx(
+    r"(?<![\w+])(?<!\d[ \-])(?:\+|\b00)\d{1,3}(?:[ \-./]?\(?\d{1,4}\)?){2,6}"
+)
 _GROUPED_DIGITS: Final = _rx(
     r"(?<![\w/.:,])\d{2,4}(?:[ \-]\d{2,4}){1,5}(?![\w/]|[.:]\d)"
 )

@@ -1,0 +1,103 @@
+"""Name spans: the record ``find_names`` returns, and joining the parts of one name.
+
+Split out of kiosk_agent/name_finder.py: building a span for an employee or someone
+else, merging the parts of one name (Hrubá-Lindgren, Thu Trang Hoang), and first names
+written in lowercase right after a self-introduction or relation cue ("i'm george",
+"my daughter zoe"), which the capitalisation-driven finder does not see.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+from kiosk_agent.name_cues import RELATION_CUES, SELF_CUES
+from kiosk_agent.name_index import DirectoryIndex, Word
+from kiosk_agent.names import WORDLIKE, first_name_lexicon, fold
+
+_HYPHEN_PART: Final = re.compile(r"-([^\W\d_]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class NameSpan:
+    """A person's name found in the text; employee ids empty for anyone else."""
+
+    start: int
+    end: int
+    label: str
+    employee_ids: tuple[str, ...]
+    key: str
+
+
+def lowercase_introduced(
+    index: DirectoryIndex,
+    text: str,
+    words: list[Word],
+    taken: Sequence[tuple[int, int]],
+) -> list[NameSpan]:
+    """Lowercase first names right after "i'm", "jsem", "my sister", "dcera": others.
+
+    Only a word of the first-name lexicon that is no ordinary word, stop word or
+    employee name form counts ("i'm george", "her sister laura", "my daughter zoe").
+    """
+    lexicon = first_name_lexicon()
+    found: list[NameSpan] = []
+    for i, w in enumerate(words):
+        if w.is_cap or w.matches or w.folded not in lexicon or i == 0:
+            continue
+        if w.folded in WORDLIKE or w.folded in index.stop:
+            continue
+        if any(s < w.end and w.start < e for s, e in taken):
+            continue
+        if text[words[i - 1].end : w.start].strip(" ,") != "":
+            continue
+        before = tuple(x.folded for x in words[max(0, i - 3) : i])
+        is_self = any(before[-len(cue) :] == cue for cue in SELF_CUES)
+        if is_self or words[i - 1].folded in RELATION_CUES:
+            found.append(other_span(text, words, i, i))
+    return found
+
+
+def join_parts(
+    text: str, spans: list[NameSpan], blocked: Sequence[tuple[int, int]]
+) -> list[NameSpan]:
+    """Merge the parts of a hyphenated surname into one span (Hrubá-Lindgren).
+
+    Two spans of the same person joined by a bare hyphen (or, for an employee, a
+    space) become one, and a name span
+    followed by "-Capitalised" (Anna Smith-Jones, a part not in the directory) takes
+    that part in.
+    """
+    out: list[NameSpan] = []
+    for span in sorted(spans, key=lambda found: found.start):
+        if out and out[-1].key == span.key:
+            gap = text[out[-1].end : span.start]
+            # One employee's first name of two words (Thu Trang Hoang) is one span.
+            if gap == "-" or (gap == " " and span.label == "PERSON_EMPLOYEE"):
+                span = replace(out.pop(), end=span.end)
+        out.append(span)
+
+    # A second part nobody recognised ("Smith-Jones") joins the span before it.
+    taken = [(s.start, s.end) for s in out] + list(blocked)
+    for n, span in enumerate(out):
+        m = _HYPHEN_PART.match(text, span.end)
+        if m is None or not m.group(1)[0].isupper():
+            continue
+        if any(start < m.end() and m.start() < end for start, end in taken):
+            continue
+        grown = replace(span, end=m.end())
+        if span.label == "PERSON_OTHER":
+            grown = replace(grown, key="P:" + fold(text[span.start : m.end()]))
+        out[n] = grown
+    return out
+
+
+def employee_span(text: str, start: int, end: int, ids: tuple[str, ...]) -> NameSpan:
+    return NameSpan(start, end, "PERSON_EMPLOYEE", ids, "E:" + ",".join(ids))
+
+
+def other_span(text: str, words: list[Word], a: int, b: int) -> NameSpan:
+    start, end = words[a].start, words[b].end
+    return NameSpan(start, end, "PERSON_OTHER", (), "P:" + fold(text[start:end]))
