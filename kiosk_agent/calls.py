@@ -62,26 +62,28 @@ class EmployeeCalls(Generic[T]):
         """Act on the reply's tool calls; True when the model must be asked again."""
         needs_follow_up = False
         for call in result.reply.tool_calls:
-            token = (
+            pseudonym = (
                 call.arguments.get("employee", "")
                 if call.name == "call_employee"
                 else ""
             )
-            employees = self._candidates(session.table, token) if token else ()
-            self._on_event("call_requested", {"turn": turn.index, "employee": token})
+            employees = self._candidates(session.table, pseudonym) if pseudonym else ()
+            self._on_event(
+                "call_requested", {"turn": turn.index, "employee": pseudonym}
+            )
             if not employees:
-                self._refuse(session, turn, call, token)
+                self._refuse(session, turn, call, pseudonym)
                 needs_follow_up = True
             elif len(employees) > 1:
-                await self._ask_which(session, turn, call, token, employees)
+                await self._ask_which(session, turn, call, pseudonym, employees)
             else:
                 # The model usually announced the call itself; else the kiosk does.
-                announce = token not in result.reply.text
-                await self._call(session, turn, call, token, employees[0], announce)
+                announce = pseudonym not in result.reply.text
+                await self._call(session, turn, call, pseudonym, employees[0], announce)
         return needs_follow_up
 
     def _refuse(
-        self, session: Session[T], turn: Turn, call: ToolCall, token: str
+        self, session: Session[T], turn: Turn, call: ToolCall, pseudonym: str
     ) -> None:
         logger.warning(
             "dialog.call_refused",
@@ -95,18 +97,18 @@ class EmployeeCalls(Generic[T]):
                 "visitor's words",
             )
         )
-        self._on_event("call_refused", {"turn": turn.index, "employee": token})
+        self._on_event("call_refused", {"turn": turn.index, "employee": pseudonym})
 
     async def _ask_which(
         self,
         session: Session[T],
         turn: Turn,
         call: ToolCall,
-        token: str,
+        pseudonym: str,
         employees: Sequence[Employee],
     ) -> None:
         language = session.language
-        question = self._scenario.say("ambiguous", language, employee=token)
+        question = self._scenario.say("ambiguous", language, employee=pseudonym)
         # The names are read out on the kiosk only; the model learns just the count.
         joiner = " nebo " if language == "cs" else " or "
         names = joiner.join(_describe(e) for e in employees)
@@ -114,13 +116,13 @@ class EmployeeCalls(Generic[T]):
         session.history.append(
             ChatMessage.tool_result(
                 call,
-                f"not called: {len(employees)} employees match {token}; "
+                f"not called: {len(employees)} employees match {pseudonym}; "
                 "the kiosk asked the visitor which one",
             )
         )
         self._on_event(
             "call_ambiguous",
-            {"turn": turn.index, "employee": token, "count": len(employees)},
+            {"turn": turn.index, "employee": pseudonym, "count": len(employees)},
         )
 
     async def _call(
@@ -128,27 +130,28 @@ class EmployeeCalls(Generic[T]):
         session: Session[T],
         turn: Turn,
         call: ToolCall,
-        token: str,
+        pseudonym: str,
         employee: Employee,
         announce: bool,
     ) -> None:
         language = session.language
-        turn.call_token = token
+        turn.call_pseudonym = pseudonym
         if announce:
-            line = self._scenario.say("calling", language, employee=token)
+            line = self._scenario.say("calling", language, employee=pseudonym)
             await self._say(line, session)
         self._machine.move(SessionState.CALLING)
-        outcome = await self._ring(turn, token, employee)
+        outcome = await self._ring(turn, pseudonym, employee)
         self._on_event(
-            "call_outcome", {"turn": turn.index, "employee": token, "outcome": outcome}
+            "call_outcome",
+            {"turn": turn.index, "employee": pseudonym, "outcome": outcome},
         )
         session.history.append(
             ChatMessage.tool_result(call, f"call outcome: {outcome}")
         )
-        line = self._scenario.say_call_outcome(outcome, language, employee=token)
+        line = self._scenario.say_call_outcome(outcome, language, employee=pseudonym)
         await self._say(line, session)
 
-    async def _ring(self, turn: Turn, token: str, employee: Employee) -> str:
+    async def _ring(self, turn: Turn, pseudonym: str, employee: Employee) -> str:
         """Place the call; a telephony error counts as the outcome "failed"."""
         started = time.monotonic_ns()
         try:
@@ -164,7 +167,7 @@ class EmployeeCalls(Generic[T]):
             extra={
                 "fields": {
                     "turn": turn.index,
-                    "employee_token": token,
+                    "pseudonym": pseudonym,
                     "outcome": outcome,
                     "duration_ms": round((time.monotonic_ns() - started) / 1e6),
                 }

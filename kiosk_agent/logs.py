@@ -39,7 +39,8 @@ ALLOWED_FIELDS: Final = frozenset(
         "outcome",
         "reason",
         "backoff_s",
-        "employee_token",
+        # The employee pseudonym a call was placed for (<EMPLOYEE_n>), never a name.
+        "pseudonym",
     }
 )
 """Fields a log record may carry. Values must be numbers, codes or pseudonyms."""

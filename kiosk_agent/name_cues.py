@@ -173,6 +173,17 @@ PLACE_AFTER: Final = frozenset(
     holding systems solutions technologies industries engineering services labs
     laboratories pharma optics electronics motors trading studio agency sro""".split()
 )
+DEMONYMS: Final = frozenset(
+    fold(w)
+    for w in """němec němcem čech čechem polák polákem slovák slovákem rus rusem
+    maďar maďarem francouz francouzem vlach vlachem charvát charvátem šváb švábem
+    uher uhrem rakušan rakušanem angličan angličanem ital italem""".split()
+)
+"""Czech nationality nouns, capitalised like names and common as surnames."""
+COPULAS: Final = frozenset(
+    fold(w) for w in "je jsem jsi jsme jste jsou byl byla byli bude jako".split()
+)
+"""Words after which a nationality noun says what someone is ("technik je Němec")."""
 COMPANY_PARTNERS: Final = frozenset(
     "partners partner sons associates co spol synove syn".split()
 )

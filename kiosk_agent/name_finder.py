@@ -32,6 +32,8 @@ from kiosk_agent.name_context import (
 from kiosk_agent.name_cues import (
     ARTICLES,
     COMPANY_PARTNERS,
+    COPULAS,
+    DEMONYMS,
     FEMININE_SURNAME,
     GREETINGS,
     INTRODUCTION_AFTER,
@@ -149,6 +151,12 @@ def _decide(
         return []
     if neighbour_folded(text, words, last, +1) in PLACE_AFTER:
         return []
+    # "Náš technik je Němec, ...": a nationality after a copula ending a clause.
+    is_demonym = len(run) == 1 and words[first].folded in DEMONYMS
+    ends_clause = text[words[first].end : words[first].end + 1] in ("", ",", ".")
+    if is_demonym and ends_clause:
+        if neighbour_folded(text, words, first, -1) in COPULAS:
+            return []
     firm = _FIRM_AFTER.match(text, words[last].end)
     if firm and fold(firm.group(1)) in COMPANY_PARTNERS:
         return []  # "Marsh and Partners", "Novák & Co", "Novák a synové"

@@ -132,7 +132,7 @@ class DirectoryIndex:
                     self.surnames.setdefault(eid, set()).add(folded)
                     initials = self.surname_initials.setdefault(folded[0], {})
                     initials.setdefault(folded, set()).add(eid)
-                for variant in _umlaut_variants(form.form):
+                for variant in _spelling_variants(form.form):
                     self._add(variant, match, fuzzy=False)
 
     def _add_employee(self, e: Employee) -> None:
@@ -219,10 +219,38 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
-def _umlaut_variants(form: str) -> list[str]:
-    if not any(c in form for c in "äöü"):
-        return []
-    return [form.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")]
+_CZECH_SPELLING: Final = (
+    ("tsch", "č"),
+    ("sch", "š"),
+    ("sh", "š"),
+    ("w", "v"),
+    ("ß", "s"),
+    ("ss", "s"),
+    ("ä", "e"),
+    ("ö", "e"),
+    ("ü", "i"),
+    ("th", "t"),
+    ("ph", "f"),
+    ("ck", "k"),
+    ("qu", "kv"),
+)
+"""German and English letter groups as a Czech recogniser spells them by ear."""
+# TODO(#4): vowels are left as spelt, so Weiß heard as "Vajs" or Cook as "Kuk" is not
+# matched; adding ei->aj / oo->u needs a check against Czech ordinary words first.
+
+
+def _spelling_variants(form: str) -> list[str]:
+    """Other spellings of a name form: umlauts as ae/oe/ue (Mueller), and the form
+    spelt the Czech way (Schäferová heard as Šéferová, Walsh as Valš)."""
+    variants: list[str] = []
+    if any(c in form for c in "äöü"):
+        variants.append(form.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue"))
+    czech = form.casefold()
+    for letters, sound in _CZECH_SPELLING:
+        czech = czech.replace(letters, sound)
+    if fold(czech) != fold(form):
+        variants.append(czech)
+    return variants
 
 
 def distance(a: str, b: str) -> int:

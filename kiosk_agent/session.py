@@ -69,7 +69,7 @@ class Turn:
     first_audio)."""
     provider: str = ""
     pseudonym_count: int = 0
-    call_token: str = ""
+    call_pseudonym: str = ""
     """The employee pseudonym the model asked to call, if any."""
 
     def mark(self, milestone: str, now_ns: int | None = None) -> None:

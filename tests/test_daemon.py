@@ -101,13 +101,13 @@ def test_cloud_providers_without_key_are_left_out(
     for name in ("OPENAI_API_KEY", "GEMINI_API_KEY", "CREDENTIALS_DIRECTORY"):
         monkeypatch.delenv(name, raising=False)
     config = parse_config({})
-    providers = build_providers(config, load_scenario(), lambda token: False)
+    providers = build_providers(config, load_scenario(), lambda pseudonym: False)
     assert [p.name for p in providers] == ["local"]
     with pytest.raises(ConfigError, match="no usable provider"):
         build_providers(
             parse_config({"llm": {"order": ["openai"]}}),
             load_scenario(),
-            lambda token: False,
+            lambda pseudonym: False,
         )
 
 

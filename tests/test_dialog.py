@@ -67,16 +67,16 @@ def redact(text: str, language: str, table: FakeTable) -> RedactedText:
     spans = []
     for surface, employees in (("Jana Nováková", (JANA,)), ("Novák", (JAN, PETR))):
         if surface in text:
-            token = f"<EMPLOYEE_{len(table.entries) + 1}>"
-            table.entries[token] = (surface, employees)
+            pseudonym = f"<EMPLOYEE_{len(table.entries) + 1}>"
+            table.entries[pseudonym] = (surface, employees)
             start = text.index(surface)
-            text = text.replace(surface, token)
+            text = text.replace(surface, pseudonym)
             spans.append(
                 Span(
                     start=start,
                     end=start + len(surface),
                     label="PERSON_EMPLOYEE",
-                    pseudonym=token,
+                    pseudonym=pseudonym,
                 )
             )
     return RedactedText(text=text, language=language, spans=tuple(spans))
@@ -275,7 +275,7 @@ async def test_valid_call_places_call_and_says_outcome_with_name() -> None:
         "I am calling Jana Nováková for you now.",
         "Jana Nováková knows you are here and will come to reception shortly.",
     ]
-    assert turn.call_token == "<EMPLOYEE_1>"
+    assert turn.call_pseudonym == "<EMPLOYEE_1>"
     assert (
         "call_outcome",
         {"turn": 1, "employee": "<EMPLOYEE_1>", "outcome": "answered"},

@@ -27,12 +27,18 @@ PSEUDONYMIZER = Pseudonymizer(DIRECTORY, AnonymizerConfig())
             "Venku je zima, jdu za panem <EMPLOYEE_1>.",
         ),
         ("en", "Where is Meeting Room Jupiter?", "Where is Meeting Room Jupiter?"),
+        (
+            "cs",
+            "Číslo zásilky je 4410 2277 18.",
+            "Číslo zásilky je 4410 2277 18.",
+        ),
     ],
     ids=[
         "employee-en",
         "wordlike-surname-en",
         "wordlike-surname-cs",
         "nothing-personal",
+        "shipment-number-cs",
     ],
 )
 def test_redacted_text_passes_and_ordinary_words_do_not_block(lang, text, sent):

@@ -677,10 +677,12 @@ async def test_canary_reaches_no_log_and_no_stored_transcript(tmp_path: Path) ->
         ports = build_privacy_ports(parse_config({}), Directory([employee]))
         table = ports.new_table()
         redacted = ports.redact(ASR_TEXT, "en", table)
-        token = next(s.pseudonym for s in redacted.spans if s.employee_id == "E1")
+        pseudonym = next(s.pseudonym for s in redacted.spans if s.employee_id == "E1")
         # TODO(#4): run this through daemon.build_kiosk with fake providers once the
         # dialog settles; the privacy chain below is what it wires.
-        reply = Reply(text=f"Of course, I am calling {token} for you.", provider="fake")
+        reply = Reply(
+            text=f"Of course, I am calling {pseudonym} for you.", provider="fake"
+        )
         spoken = ports.reidentify(reply.text, table, "en")
 
         outbox = Outbox(tmp_path / "outbox", max_items=10)
@@ -696,7 +698,7 @@ async def test_canary_reaches_no_log_and_no_stored_transcript(tmp_path: Path) ->
 
     assert "Novak" in spoken.text
     stored = [p.read_text() for p in (tmp_path / "outbox").glob("*.json")]
-    assert any(token in text for text in stored)
+    assert any(pseudonym in text for text in stored)
     for text in [redacted.text, *stored, stream.getvalue()]:
         assert [c for c in CANARIES if c.lower() in text.lower()] == [], text
     assert stream.getvalue(), "nothing was logged: the log check would be empty"

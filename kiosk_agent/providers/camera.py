@@ -188,9 +188,13 @@ class CameraSource:
             self._first_backoff_s * 2 ** min(self.attempts - 1, 30),
         )
         self._retry_at_s = self._clock() + self._backoff_s
-        if quiet:
-            pass
-        elif self.state is not SourceState.RECONNECTING:
+        if not quiet:
+            self._log_failure(code)
+        self.state = SourceState.RECONNECTING
+
+    def _log_failure(self, code: str) -> None:
+        # The first failure is a warning; the reopen attempts after it are debug noise.
+        if self.state is not SourceState.RECONNECTING:
             logger.warning(
                 "camera.read_failed",
                 extra={
@@ -212,7 +216,6 @@ class CameraSource:
                     }
                 },
             )
-        self.state = SourceState.RECONNECTING
 
     def _wait_for_retry(self) -> bool:
         delay_s = self._retry_at_s - self._clock()

@@ -41,7 +41,7 @@ class HttpDirectoryApi:
             "GET",
             self.url,
             headers=headers,
-            timeout=self.timeout_s,
+            timeout_s=self.timeout_s,
             timed_out=DirectoryError(
                 "directory-api-timeout",
                 "admin API did not answer in time",

@@ -36,7 +36,7 @@ def send(
     url: str,
     *,
     headers: Mapping[str, str],
-    timeout: float | tuple[float, float],
+    timeout_s: float | tuple[float, float],
     timed_out: KioskError,
     unreachable: KioskError,
     data: str | bytes | None = None,
@@ -47,7 +47,7 @@ def send(
         method: "GET" or "POST".
         url: the service's URL.
         headers: all request headers (see ``with_token``).
-        timeout: seconds, or (connect, read) seconds.
+        timeout_s: seconds, or (connect, read) seconds.
         timed_out: raised when the service does not answer in time.
         unreachable: raised when the service cannot be reached.
         data: the request body, if any.
@@ -59,7 +59,7 @@ def send(
 
     try:
         response = requests.request(
-            method, url, data=data, headers=dict(headers), timeout=timeout
+            method, url, data=data, headers=dict(headers), timeout=timeout_s
         )
     except requests.Timeout:
         raise timed_out from None

@@ -5,7 +5,7 @@ scenario, by rules, with no network:
 
 - the visitor names an employee (``<EMPLOYEE_1>``): the scenario's "calling" phrase and
   a ``call_employee`` tool call, or the "ambiguous" question when the pseudonymizer
-  could not tell which employee was meant (``is_ambiguous(token)``);
+  could not tell which employee was meant (``is_ambiguous(pseudonym)``);
 - a frequent question (keywords from the scenario, per language): its answer;
 - a goodbye or a greeting: the scenario's goodbye or greeting;
 - a tool result (the dialog reporting a call) or anything else: "please wait, someone
@@ -27,7 +27,7 @@ from kiosk_agent.stages.llm_broker import CALL_EMPLOYEE, LlmRequest, Role, Strea
 
 NAME: Final = "local"
 
-_EMPLOYEE_TOKEN: Final = re.compile(r"<EMPLOYEE_\d+>")
+_EMPLOYEE_PSEUDONYM: Final = re.compile(r"<EMPLOYEE_\d+>")
 _GREETINGS: Final = {
     "en": ("hello", "hi", "hey", "good morning", "good afternoon", "good evening"),
     "cs": ("dobrý den", "dobry den", "ahoj", "zdravím", "dobré ráno", "dobrý večer"),
@@ -38,7 +38,7 @@ _GOODBYES: Final = {
 }
 
 
-def _never_ambiguous(token: str) -> bool:
+def _never_ambiguous(pseudonym: str) -> bool:
     return False
 
 
@@ -89,16 +89,16 @@ class LocalLlm:
             return say("please_wait", language), None
         text = last.content
 
-        token = _first_employee(text)
-        if token is not None:
-            if self._is_ambiguous(token):
-                return say("ambiguous", language, employee=token), None
+        pseudonym = _first_employee(text)
+        if pseudonym is not None:
+            if self._is_ambiguous(pseudonym):
+                return say("ambiguous", language, employee=pseudonym), None
             call = ToolCall(
                 name=CALL_EMPLOYEE.name,
-                arguments={"employee": token},
+                arguments={"employee": pseudonym},
                 call_id=f"local_call_{next(self._call_ids)}",
             )
-            return say("calling", language, employee=token), call
+            return say("calling", language, employee=pseudonym), call
 
         faq = self._scenario.find_faq(text, language)
         if faq is not None:
@@ -116,7 +116,7 @@ class LocalLlm:
 
 
 def _first_employee(text: str) -> str | None:
-    match = _EMPLOYEE_TOKEN.search(text)
+    match = _EMPLOYEE_PSEUDONYM.search(text)
     return match.group(0) if match else None
 
 

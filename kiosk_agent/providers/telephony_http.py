@@ -67,7 +67,7 @@ class HttpTelephony:
             f"{self.url}/calls",
             data=body,
             headers=headers,
-            timeout=(self.timeout_s, ring_timeout_s + self.timeout_s),
+            timeout_s=(self.timeout_s, ring_timeout_s + self.timeout_s),
             timed_out=TelephonyError(TIMEOUT_CODE, transient=True),
             unreachable=TelephonyError("telephony-unreachable", transient=True),
         )

@@ -52,7 +52,7 @@ class HttpTranscriptPlatform:
             self.url,
             data=payload,
             headers=headers,
-            timeout=self.timeout_s,
+            timeout_s=self.timeout_s,
             timed_out=TranscriptError("transcripts-timeout", transient=True),
             unreachable=TranscriptError("transcripts-unreachable", transient=True),
         )

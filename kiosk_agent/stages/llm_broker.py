@@ -220,15 +220,7 @@ class LlmBroker:
                 )
                 return
 
-            self._breakers[provider.name].record_success()
-            attempts.append(
-                Attempt(
-                    provider=provider.name,
-                    outcome=Outcome.ANSWERED,
-                    tries=state.tries,
-                    duration_ms=_ms(self._clock() - attempt_started),
-                )
-            )
+            attempts.append(self._answered(provider.name, state.tries, attempt_started))
             yield self._result(
                 provider.name,
                 "".join(forwarded),
@@ -240,9 +232,7 @@ class LlmBroker:
             return
 
         # Every provider failed or was skipped: the fixed apology; the visit goes on.
-        apology = self._apology.get(request.language) or next(
-            iter(self._apology.values()), ""
-        )
+        apology = self._apology_for(request.language)
         logger.error("llm.all_failed", extra={"fields": {"turn": turn}})
         yield TextDelta(text=apology)
         yield self._result(
@@ -380,6 +370,20 @@ class LlmBroker:
             duration_ms=_ms(self._clock() - attempt_started),
         )
 
+    def _answered(self, name: str, tries: int, attempt_started: float) -> Attempt:
+        """Count a provider's answer in its breaker and report the attempt."""
+        self._breakers[name].record_success()
+        return Attempt(
+            provider=name,
+            outcome=Outcome.ANSWERED,
+            tries=tries,
+            duration_ms=_ms(self._clock() - attempt_started),
+        )
+
+    def _apology_for(self, language: str) -> str:
+        """The fixed apology in ``language``, else in the first language configured."""
+        return self._apology.get(language) or next(iter(self._apology.values()), "")
+
     def _record_failure(self, name: str, error: LlmError, turn: int) -> None:
         if self._breakers[name].record_failure(self._clock()):
             logger.warning(
@@ -389,11 +393,11 @@ class LlmBroker:
                 },
             )
 
-    async def _backoff(self, seconds: float) -> None:
+    async def _backoff(self, delay_s: float) -> None:
         if self._sleep is not None:
-            await _maybe_await(self._sleep(seconds))
+            await _maybe_await(self._sleep(delay_s))
         else:
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(delay_s)
 
     def _result(
         self,

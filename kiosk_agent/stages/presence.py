@@ -51,6 +51,11 @@ WORKER_NICE: Final = 10
 """Niceness of the presence worker thread, so speech recognition wins the CPU."""
 MAX_STEP_BACKOFF_S: Final = 10.0
 """Longest pause after a failing step before the runner tries again."""
+EVENT_NAMES: Final = {
+    PresenceKind.ARRIVED: "presence.visitor_arrived",
+    PresenceKind.LEFT: "presence.visitor_left",
+}
+"""The fixed log event name of each kind of presence event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +284,7 @@ class PresenceStage:
         event = self.tracker.observe(now_s, max(near) if near else None)
         if event is not None:
             logger.info(
-                f"presence.{event.kind.value}",
+                EVENT_NAMES[event.kind],
                 extra={"fields": {"confidence": round(event.confidence, 2)}},
             )
         return event

@@ -48,7 +48,9 @@ async def test_named_employee_gets_calling_reply_and_tool_call(
 
 
 async def test_ambiguous_employee_is_asked_about_not_called(scenario: Scenario) -> None:
-    local = LocalLlm(scenario, is_ambiguous=lambda token: token == "<EMPLOYEE_2>")
+    local = LocalLlm(
+        scenario, is_ambiguous=lambda pseudonym: pseudonym == "<EMPLOYEE_2>"
+    )
     items = await collect(local, request("Mám schůzku s <EMPLOYEE_2>.", "cs"))
     assert items == [scenario.say("ambiguous", "cs", employee="<EMPLOYEE_2>")]
 

@@ -33,6 +33,10 @@ def found(text: str, lang: str) -> list[tuple[str, str, object]]:
 
 
 EMPLOYEE_CASES = [
+    # A short nickname (Tom for Tomáš), all lowercase.
+    ("en", "I have an appointment with tom hora at two", [("tom hora", E, "T07")]),
+    # A German surname spelt the Czech way by ear (Schmidtová -> Šmidtová).
+    ("cs", "Mám schůzku s paní Šmidtovou ve 13:30.", [("Šmidtovou", E, "T20")]),
     (
         "en",
         "I'm here to see George Black about the migration.",
@@ -92,6 +96,11 @@ EMPLOYEE_CASES = [
 ]
 
 OTHER_PERSON_CASES = [
+    # Lowercase first names right after a self-introduction or a relation word.
+    ("en", "hi i'm kevin from the cleaning company", [("kevin", P, None)]),
+    ("en", "my daughter zoe has a dentist appointment", [("zoe", P, None)]),
+    # A title of the other gender rules the employee (Olivia White) out.
+    ("en", "Mr. White is waiting in his car.", [("White", P, None)]),
     ("en", "My name is Jan Dvořák, but I don't work here.", [("Jan Dvořák", P, None)]),
     ("en", "I'm Robert Lang from Accenture.", [("Robert Lang", P, None)]),
     ("en", "My colleague Steve Rogers is parking.", [("Steve Rogers", P, None)]),
@@ -300,6 +309,10 @@ ASR_CASES = [
 ]
 
 ASR_KEEP_CASES = [
+    ("en", "I'm from Black and Partners, the law firm."),
+    ("en", "I represent Schmidt Medical, we supply centrifuges."),
+    ("cs", "Náš nový technik je Čech, ale mluví jen anglicky."),
+    ("en", "The tracking number is 7734 0091 5521."),
     ("en", "My email is the same as last time."),
     ("en", "Did you get my mail yesterday? The mail room is upstairs."),
     ("en", "My e-mail address is on the business card."),

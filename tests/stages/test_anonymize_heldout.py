@@ -1,7 +1,9 @@
 """Held-out quality of the pseudonymizer: sentences and directories it was not built on.
 
-tests/data/anonymizer-heldout (132 utterances, 25 employees) and anonymizer-heldout-2
-(44 utterances, 12 employees) are in the dev set's format. They were written before the
+tests/data/anonymizer-heldout (132 utterances, 25 employees), anonymizer-heldout-2
+(44 utterances, 12 employees) and anonymizer-heldout-3 (112 utterances, 20 employees:
+nicknames, Vietnamese, Ukrainian, Slovak and German names, firms named after people)
+are in the dev set's format. They were written before the
 anonymizer saw them; the first scores are in the project notes. The thresholds below
 are the level reached afterwards, so a change that makes quality regress fails here.
 The scoring is our own (no ../shared needed) and follows the dev set's README: a span
@@ -117,6 +119,8 @@ THRESHOLDS = [
     ("anonymizer-heldout", "cs", 0, 0, 0.97),
     ("anonymizer-heldout-2", "en", 0, 0, 1.0),
     ("anonymizer-heldout-2", "cs", 0, 0, 1.0),
+    ("anonymizer-heldout-3", "en", 0, 0, 1.0),
+    ("anonymizer-heldout-3", "cs", 0, 0, 1.0),
 ]
 
 
