@@ -98,6 +98,7 @@ TITLES: Final[dict[str, str]] = {
 SELF_CUES: Final = (
     ("my", "name", "is"),
     ("name", "is"),
+    ("jmeno", "je"),
     ("name's",),
     ("i'm",),
     ("i", "am"),

@@ -51,6 +51,7 @@ from kiosk_agent.name_misheard import (
 )
 from kiosk_agent.name_spans import (
     NameSpan,
+    cued_surname,
     employee_span,
     join_parts,
     lowercase_introduced,
@@ -147,6 +148,18 @@ def _decide(
 ) -> list[NameSpan]:
     text = ctx.text
     first, last = run[0], run[-1]
+    # "my name is Kevin Hall": after a cue, place and title words are surnames too.
+    for i in run:
+        surname = cued_surname(index, text, words, i)
+        if surname is None:
+            continue
+        ids = _pair_ids(index, words[i], words[surname])
+        span = other_span(text, words, i, surname)
+        if ids:
+            linked = resolve(index, ctx, ids, title_gender(text, words, i))
+            span = employee_span(text, span.start, span.end, linked)
+        parts = [run[: run.index(i)], [j for j in run if j > surname]]
+        return [span] + [s for p in parts if p for s in _decide(index, ctx, words, p)]
     if neighbour_folded(text, words, first, -1) in PLACE_BEFORE:
         return []
     if neighbour_folded(text, words, last, +1) in PLACE_AFTER:

@@ -3,7 +3,8 @@
 Split out of kiosk_agent/name_finder.py: building a span for an employee or someone
 else, merging the parts of one name (Hrubá-Lindgren, Thu Trang Hoang), and first names
 written in lowercase right after a self-introduction or relation cue ("i'm george",
-"my daughter zoe"), which the capitalisation-driven finder does not see.
+"my daughter zoe"), which the capitalisation-driven finder does not see, and a cued
+"First Surname" whose surname is a place or title word ("my name is Kevin Hall").
 """
 
 from __future__ import annotations
@@ -13,7 +14,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from kiosk_agent.name_cues import RELATION_CUES, SELF_CUES
+from kiosk_agent.name_context import (
+    cue_before,
+    is_adjacent,
+    is_plain,
+    neighbour_folded,
+    title_gender,
+)
+from kiosk_agent.name_cues import (
+    GREETINGS,
+    PLACE_AFTER,
+    PLACE_BEFORE,
+    RELATION_CUES,
+    SELF_CUES,
+    STOP,
+    TITLES,
+)
 from kiosk_agent.name_index import DirectoryIndex, Word
 from kiosk_agent.names import WORDLIKE, first_name_lexicon, fold
 
@@ -58,6 +74,42 @@ def lowercase_introduced(
         if is_self or words[i - 1].folded in RELATION_CUES:
             found.append(other_span(text, words, i, i))
     return found
+
+
+_SIGN_OFFS: Final = frozenset({"here", "speaking", "calling"})
+"""Words after a name that make it the speaker's own ("Kevin Hall here/speaking")."""
+
+
+def cued_surname(
+    index: DirectoryIndex, text: str, words: list[Word], i: int
+) -> int | None:
+    """The index of a place or title word that is the surname of first name ``i``.
+
+    After a self-introduction, relation cue or title ("my name is Kevin Hall", "my
+    colleague Olga Doctor", "paní Ingrid Park"), or before a sign-off ("This is Kevin
+    Hall speaking", "Good morning, Kevin Hall here"), a capitalised first name followed
+    by a capitalised word is "First Surname" even when that word names places or
+    titles elsewhere ("Carnegie Hall", "Dr."). Without such a cue "Victoria Park" and
+    "Charles Bridge" stay places.
+    """
+    a = words[i]
+    if i + 1 >= len(words) or not a.is_cap:
+        return None
+    if not (a.is_lexicon or any(m.part == "first" for m in a.matches)):
+        return None
+    b = words[i + 1]
+    place_or_title = b.folded in PLACE_AFTER or b.folded in PLACE_BEFORE
+    place_or_title = place_or_title or b.folded in TITLES
+    if not (place_or_title and is_plain(b) and is_adjacent(text, a, b)):
+        return None
+    if text[a.end : b.start] != " " or (b.folded in STOP and b.folded not in PLACE_AFTER):
+        return None
+    if cue_before(text, words, i) is not None or title_gender(text, words, i) is not None:
+        return i + 1
+    before = tuple(w.folded for w in words[max(0, i - 2) : i])
+    opens = a.is_initial or before == ("this", "is") or bool(GREETINGS.intersection(before[-1:]))
+    is_sign_off = neighbour_folded(text, words, i + 1, +1) in _SIGN_OFFS
+    return i + 1 if opens and is_sign_off else None
 
 
 def join_parts(

@@ -111,18 +111,16 @@ async def play_demo(config: Any, lines: tuple[str, ...], out: Any = None) -> int
 
 def _presence(config: Any) -> list[Any]:
     """Presence events from generated frames: an empty room, the face, empty again."""
-    import cv2
     import numpy as np
 
     from kiosk_agent.messages import PresenceEvent, VideoFrame
+    from kiosk_agent.providers.camera import read_image
     from kiosk_agent.providers.face_detector import HaarFaceDetector
     from kiosk_agent.stages.presence import PresenceStage
 
-    raw = np.frombuffer((DATA / "demo_face.jpg").read_bytes(), np.uint8)
-    face = cv2.imdecode(raw, cv2.IMREAD_COLOR)
+    face = read_image(DATA / "demo_face.jpg", width_px=240, height_px=240)
     if face is None:
         return []
-    face = cv2.resize(face, (240, 240), interpolation=cv2.INTER_AREA)
     y, x = np.mgrid[0:480, 0:640]
     room = np.stack([x * 0.2 + 60, y * 0.25 + 70, x * 0.1 + y * 0.1 + 80], axis=-1)
     room = room.astype(np.uint8)
@@ -141,10 +139,10 @@ def _presence(config: Any) -> list[Any]:
     return events
 
 
-def _silence(seconds: float, rate_hz: int) -> Any:
+def _silence(duration_s: float, rate_hz: int) -> Any:
     import numpy as np
 
-    return np.zeros(int(seconds * rate_hz), np.int16)
+    return np.zeros(int(duration_s * rate_hz), np.int16)
 
 
 def _join(*parts: Any) -> Any:

@@ -14,11 +14,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from kiosk_agent.config import CameraConfig
 from kiosk_agent.errors import CaptureError
-from kiosk_agent.messages import VideoFrame
+from kiosk_agent.messages import Image, VideoFrame
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,18 @@ class SourceState(enum.Enum):
     RECONNECTING = "reconnecting"
     ENDED = "ended"
     CLOSED = "closed"
+
+
+def read_image(path: Path, *, width_px: int, height_px: int) -> Image | None:
+    """Decode an image file into a BGR image of the given size; None if unreadable."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return None
+    size = (width_px, height_px)
+    return cast(Image, cv2.resize(image, size, interpolation=cv2.INTER_AREA))
 
 
 def parse_device(device: str) -> int | str:

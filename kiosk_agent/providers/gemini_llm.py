@@ -86,15 +86,10 @@ class GeminiLlm:
             try:
                 async for response in stream:
                     has_started = True
-                    for candidate in response.candidates or ():
-                        if candidate.finish_reason:
-                            is_finished = True
-                        parts = candidate.content.parts if candidate.content else None
-                        for part in parts or ():
-                            if part.function_call is not None:
-                                calls.append(self._tool_call(part.function_call))
-                            elif part.text and not part.thought:
-                                yield part.text
+                    texts, has_finish = self._read_response(response, calls)
+                    is_finished = is_finished or has_finish
+                    for text in texts:
+                        yield text
             finally:
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:
@@ -113,6 +108,26 @@ class GeminiLlm:
         if client is not None:
             await client.aio.aclose()
             client.close()
+
+    def _read_response(
+        self, response: Any, calls: list[ToolCall]
+    ) -> tuple[list[str], bool]:
+        """The visible text parts of one streamed response, and whether it finished.
+
+        Function calls are appended to ``calls``; thought parts are left out.
+        """
+        texts: list[str] = []
+        has_finish = False
+        for candidate in response.candidates or ():
+            if candidate.finish_reason:
+                has_finish = True
+            parts = candidate.content.parts if candidate.content else None
+            for part in parts or ():
+                if part.function_call is not None:
+                    calls.append(self._tool_call(part.function_call))
+                elif part.text and not part.thought:
+                    texts.append(part.text)
+        return texts, has_finish
 
     def _tool_call(self, call: Any) -> ToolCall:
         args = call.args or {}
