@@ -45,17 +45,16 @@ from kiosk_agent.name_cues import (
 from kiosk_agent.name_index import DirectoryIndex, Word
 from kiosk_agent.name_misheard import (
     follows_visit_cue,
-    fuzzy_partner,
     misheard_after_visit,
-    misheard_pair_ids,
 )
 from kiosk_agent.name_spans import (
     NameSpan,
-    cued_surname,
+    cued_name,
     employee_span,
     join_parts,
     lowercase_introduced,
     other_span,
+    pair_ids,
 )
 from kiosk_agent.names import RANK_BASE, RANK_INFLECTED, first_name_lexicon, fold
 
@@ -150,16 +149,11 @@ def _decide(
     first, last = run[0], run[-1]
     # "my name is Kevin Hall": after a cue, place and title words are surnames too.
     for i in run:
-        surname = cued_surname(index, text, words, i)
-        if surname is None:
-            continue
-        ids = _pair_ids(index, words[i], words[surname])
-        span = other_span(text, words, i, surname)
-        if ids:
-            linked = resolve(index, ctx, ids, title_gender(text, words, i))
-            span = employee_span(text, span.start, span.end, linked)
-        parts = [run[: run.index(i)], [j for j in run if j > surname]]
-        return [span] + [s for p in parts if p for s in _decide(index, ctx, words, p)]
+        if (cued := cued_name(index, ctx, words, i)) is not None:
+            parts = [run[: run.index(i)], [j for j in run if j > i + 1]]
+            return [cued] + [
+                s for p in parts if p for s in _decide(index, ctx, words, p)
+            ]
     if neighbour_folded(text, words, first, -1) in PLACE_BEFORE:
         return []
     if neighbour_folded(text, words, last, +1) in PLACE_AFTER:
@@ -200,7 +194,7 @@ def _decide(
     spans: list[NameSpan] = []
     used: set[int] = set()
     for a, b in zip(run, run[1:], strict=False):
-        ids = _pair_ids(index, words[a], words[b])
+        ids = pair_ids(index, words[a], words[b])
         if ids and a not in used:
             gender = title_gender(text, words, a)
             found = resolve(index, ctx, ids, gender)
@@ -269,22 +263,7 @@ def _unknown_first_name(
     highest = RANK_INFLECTED if any_case else RANK_BASE
     if not any(m.part == "last" and m.rank <= highest for m in b.matches):
         return False
-    return not _pair_ids(index, a, b)
-
-
-def _pair_ids(index: DirectoryIndex, a: Word, b: Word) -> set[str]:
-    """Employees whose first name and surname are words a and b (either order)."""
-    if not a.matches and b.matches and a.is_cap:
-        fuzzy_partner(index, a)
-    if a.matches and not b.matches and b.is_cap:
-        fuzzy_partner(index, b)
-    firsts_a = {m.employee_id for m in a.matches if m.part == "first"}
-    lasts_a = {m.employee_id for m in a.matches if m.part == "last"}
-    firsts_b = {m.employee_id for m in b.matches if m.part == "first"}
-    lasts_b = {m.employee_id for m in b.matches if m.part == "last"}
-    # Two parts of one surname (Hrubá-Lindgren) count as a full name too.
-    ids = (firsts_a & lasts_b) | (lasts_a & firsts_b) | (lasts_a & lasts_b)
-    return ids or misheard_pair_ids(index, a, b)
+    return not pair_ids(index, a, b)
 
 
 def _is_person_pair(index: DirectoryIndex, a: Word, b: Word, has_cue: bool) -> bool:

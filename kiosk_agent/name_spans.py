@@ -1,10 +1,11 @@
 """Name spans: the record ``find_names`` returns, and joining the parts of one name.
 
 Split out of kiosk_agent/name_finder.py: building a span for an employee or someone
-else, merging the parts of one name (Hrubá-Lindgren, Thu Trang Hoang), and first names
-written in lowercase right after a self-introduction or relation cue ("i'm george",
-"my daughter zoe"), which the capitalisation-driven finder does not see, and a cued
-"First Surname" whose surname is a place or title word ("my name is Kevin Hall").
+else, telling whether two words are one employee's first name and surname, merging
+the parts of one name (Hrubá-Lindgren, Thu Trang Hoang), first names written in
+lowercase right after a self-introduction or relation cue ("i'm george", "my daughter
+zoe"), which the capitalisation-driven finder does not see, and a cued "First Surname"
+whose surname is a place or title word ("my name is Kevin Hall").
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from kiosk_agent.name_context import (
+    Context,
     cue_before,
-    is_adjacent,
     is_plain,
     neighbour_folded,
+    resolve,
     title_gender,
 )
 from kiosk_agent.name_cues import (
@@ -31,6 +33,7 @@ from kiosk_agent.name_cues import (
     TITLES,
 )
 from kiosk_agent.name_index import DirectoryIndex, Word
+from kiosk_agent.name_misheard import fuzzy_partner, misheard_pair_ids
 from kiosk_agent.names import WORDLIKE, first_name_lexicon, fold
 
 _HYPHEN_PART: Final = re.compile(r"-([^\W\d_]+)")
@@ -80,6 +83,20 @@ _SIGN_OFFS: Final = frozenset({"here", "speaking", "calling"})
 """Words after a name that make it the speaker's own ("Kevin Hall here/speaking")."""
 
 
+_NAMING_CUES: Final = (
+    ("name", "is"),
+    ("jmenuji", "se"),
+    ("jmenuju", "se"),
+    ("jmeno", "je"),
+    ("rikaji", "mi"),
+    ("call", "me"),
+    ("na", "jmeno"),
+)
+"""Cues that can only be followed by a name, whatever word it is."""
+
+
+# TODO(#4): a lowercase place-word surname ("my name is kevin hall") and a name with
+# no cue ("Kevin Park is here to pick me up", "I am with Kevin Hall") still leak it.
 def cued_surname(
     index: DirectoryIndex, text: str, words: list[Word], i: int
 ) -> int | None:
@@ -95,21 +112,62 @@ def cued_surname(
     a = words[i]
     if i + 1 >= len(words) or not a.is_cap:
         return None
-    if not (a.is_lexicon or any(m.part == "first" for m in a.matches)):
+    before = tuple(w.folded for w in words[max(0, i - 2) : i])
+    # After "my name is" or "jmenuji se" an unknown first name counts too.
+    is_named = any(before[-len(cue) :] == cue for cue in _NAMING_CUES)
+    is_first = a.is_lexicon or any(m.part == "first" for m in a.matches)
+    if not (is_first or (is_named and is_plain(a) and a.folded not in index.stop)):
         return None
     b = words[i + 1]
     place_or_title = b.folded in PLACE_AFTER or b.folded in PLACE_BEFORE
     place_or_title = place_or_title or b.folded in TITLES
-    if not (place_or_title and is_plain(b) and is_adjacent(text, a, b)):
+    is_plain_word = b.folded not in STOP or b.folded in PLACE_AFTER
+    if not (place_or_title and is_plain_word and is_plain(b)):
         return None
-    if text[a.end : b.start] != " " or (b.folded in STOP and b.folded not in PLACE_AFTER):
+    if text[a.end : b.start] != " ":
         return None
-    if cue_before(text, words, i) is not None or title_gender(text, words, i) is not None:
+    # "It's Charles Bridge", "the sign says Victoria Park": a place, not a speaker.
+    is_weak = before[-1:] in (("it's",), ("says",))
+    has_cue = cue_before(text, words, i) is not None and not is_weak
+    if has_cue or title_gender(text, words, i) is not None:
         return i + 1
-    before = tuple(w.folded for w in words[max(0, i - 2) : i])
-    opens = a.is_initial or before == ("this", "is") or bool(GREETINGS.intersection(before[-1:]))
-    is_sign_off = neighbour_folded(text, words, i + 1, +1) in _SIGN_OFFS
+    opens = a.is_initial or before == ("this", "is")
+    opens = opens or bool(GREETINGS.intersection(before[-1:]))
+    after = neighbour_folded(text, words, i + 1, +1)
+    # "Kevin Hall here, ..." but not "Victoria Station here is closed".
+    ends = text[words[i + 1].end :].lstrip().removeprefix(after)[:1] in ",.!?"
+    is_sign_off = after in _SIGN_OFFS and (after != "here" or ends)
     return i + 1 if opens and is_sign_off else None
+
+
+def cued_name(
+    index: DirectoryIndex, ctx: Context, words: list[Word], i: int
+) -> NameSpan | None:
+    """First name i and a place or title word after it as one cued name (see
+    ``cued_surname``): an employee's if the pair is one, else someone else's."""
+    surname = cued_surname(index, ctx.text, words, i)
+    if surname is None:
+        return None
+    span = other_span(ctx.text, words, i, surname)
+    if ids := pair_ids(index, words[i], words[surname]):
+        linked = resolve(index, ctx, ids, title_gender(ctx.text, words, i))
+        span = employee_span(ctx.text, span.start, span.end, linked)
+    return span
+
+
+def pair_ids(index: DirectoryIndex, a: Word, b: Word) -> set[str]:
+    """Employees whose first name and surname are words a and b (either order)."""
+    if not a.matches and b.matches and a.is_cap:
+        fuzzy_partner(index, a)
+    if a.matches and not b.matches and b.is_cap:
+        fuzzy_partner(index, b)
+    firsts_a = {m.employee_id for m in a.matches if m.part == "first"}
+    lasts_a = {m.employee_id for m in a.matches if m.part == "last"}
+    firsts_b = {m.employee_id for m in b.matches if m.part == "first"}
+    lasts_b = {m.employee_id for m in b.matches if m.part == "last"}
+    # Two parts of one surname (Hrubá-Lindgren) count as a full name too.
+    ids = (firsts_a & lasts_b) | (lasts_a & firsts_b) | (lasts_a & lasts_b)
+    return ids or misheard_pair_ids(index, a, b)
 
 
 def join_parts(

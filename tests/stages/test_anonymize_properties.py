@@ -90,6 +90,34 @@ def test_introduced_word_surname_never_leaves_and_maps_back(carrier, first, surn
     assert reidentify(redacted.text, table, lang).text == text
 
 
+RARE_FIRST_NAMES = ["Zbyhněv", "Thaddeus", "Bořivoj", "Quillon", "Drahoslav", "Evander"]
+NAMING_CARRIERS = [
+    ("en", "Hello, my name is {name} and I'm here for the audit."),
+    ("en", "Good afternoon, call me {name}, please."),
+    ("cs", "Dobrý den, jmenuji se {name}, jdu na pohovor."),
+    ("cs", "Mé jméno je {name}, mám schůzku v deset."),
+    ("cs", "Říkají mi {name}, jsem z firmy Alfa."),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(NAMING_CARRIERS),
+    st.sampled_from(RARE_FIRST_NAMES),
+    st.sampled_from(WORD_SURNAMES),
+)
+def test_rare_first_name_after_my_name_is_never_leaves(carrier, first, surname):
+    lang, template = carrier
+    name = f"{first} {surname}"
+    text = template.format(name=name)
+    table = PseudonymTable()
+
+    redacted = PSEUDONYMIZER.redact(text, lang, table)
+
+    assert not _leaks(name, redacted.text), redacted.text
+    assert reidentify(redacted.text, table, lang).text == text
+
+
 ORDINARY_WORDS = [
     ("en", "The meeting is in the main hall on the ground floor."),
     ("en", "I parked in the car park behind the building."),
@@ -113,12 +141,19 @@ ORDINARY_WORDS = [
     ("cs", "Po skále šplhala liška."),
     ("cs", "Potřebuji doktora, není mi dobře."),
     ("cs", "Na jaře a v létě je tu hezky."),
+    # Place names after a cue word, but not right after it, or with a weak cue.
+    ("en", "I'm at Carnegie Hall right now."),
+    ("en", "I'm from Burger King."),
+    ("en", "We walked through Victoria Park to the office."),
+    ("en", "It's Charles Bridge, the old one."),
+    ("en", "Victoria Station here is closed today."),
 ]
 
 
 @pytest.mark.parametrize(
-    ("lang", "text"), ORDINARY_WORDS, ids=[f"{lang}-{n}" for n, (lang, _) in
-                                          enumerate(ORDINARY_WORDS)]
+    ("lang", "text"),
+    ORDINARY_WORDS,
+    ids=[f"{lang}-{n}" for n, (lang, _) in enumerate(ORDINARY_WORDS)],
 )
 def test_ordinary_words_stay_unchanged(lang, text):
     table = PseudonymTable()
@@ -126,3 +161,11 @@ def test_ordinary_words_stay_unchanged(lang, text):
     redacted = PSEUDONYMIZER.redact(text, lang, table)
 
     assert redacted.text == text
+
+
+def test_title_after_a_self_introduction_still_reads_as_a_title():
+    table = PseudonymTable()
+
+    redacted = PSEUDONYMIZER.redact("Hi, I'm here for Dr. Novák.", "en", table)
+
+    assert redacted.text == "Hi, I'm here for Dr. <PERSON_1>."
