@@ -194,7 +194,7 @@ def _directory(config: Config) -> dict[str, Any]:
             employees, skipped = loaded.employees, len(loaded.problems)
     except KioskError as err:
         return {"source": source, "error": err.code}
-    from kiosk_agent.name_index import DirectoryIndex
+    from kiosk_agent.pii.name_index import DirectoryIndex
 
     index = DirectoryIndex(employees, config.anonymizer.fuzzy_max_distance)
     return {

@@ -3,7 +3,7 @@
 ``Pseudonymizer`` is built once per directory version (the name indexes are computed
 then) and ``redact`` runs in every turn: pattern detectors first (e-mails, numbers,
 plates, dates of birth, addresses; also as speech recognition garbles them, see
-kiosk_agent/asr_patterns.py), then names in the words the patterns left, then one
+kiosk_agent/pii/asr_patterns.py), then names in the words the patterns left, then one
 pseudonym per span from the session's ``PseudonymTable``. ``find_residue`` is the last
 check the egress function runs on the result. No model is loaded: it runs in well under
 a millisecond per utterance on the kiosk.
@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from kiosk_agent.asr_patterns import find_garbled
 from kiosk_agent.config import AnonymizerConfig
 from kiosk_agent.messages import Employee, RedactedText, Span
-from kiosk_agent.name_finder import WORD, DirectoryIndex, find_names
-from kiosk_agent.names import fold
-from kiosk_agent.pii_patterns import Found, find_patterns, is_business_number
+from kiosk_agent.pii.asr_patterns import find_garbled
+from kiosk_agent.pii.name_finder import WORD, DirectoryIndex, find_names
+from kiosk_agent.pii.names import fold
+from kiosk_agent.pii.patterns import Found, find_patterns, is_business_number
 from kiosk_agent.pseudonyms import PSEUDONYM, PseudonymTable
 
 _PRIORITY: Final[dict[str, int]] = {

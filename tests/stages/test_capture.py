@@ -13,7 +13,8 @@ from kiosk_agent.errors import CaptureError
 from kiosk_agent.messages import AudioFrame
 from kiosk_agent.stages.capture import CaptureStage
 
-TIMEOUT_S = 2.0
+# The reader is a real thread: a loaded machine can delay it, so allow more than 1 s.
+TIMEOUT_S = 5.0
 
 
 class CountingSource:

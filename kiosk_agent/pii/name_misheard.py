@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from kiosk_agent.name_context import is_adjacent
-from kiosk_agent.name_cues import ARTICLES, FUNCTION_WORDS, TITLES, VISIT_CUES
-from kiosk_agent.name_index import DirectoryIndex, Word, distance
-from kiosk_agent.names import RANK_BASE
+from kiosk_agent.pii.name_context import is_adjacent
+from kiosk_agent.pii.name_cues import ARTICLES, FUNCTION_WORDS, TITLES, VISIT_CUES
+from kiosk_agent.pii.name_index import DirectoryIndex, Word, distance
+from kiosk_agent.pii.names import RANK_BASE
 
 _VISIT_OBJECT_WORDS: Final = 2
 """How many words after "here to see" may be the garbled name."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from kiosk_agent.names import fold
+from kiosk_agent.pii.names import fold
 
 TITLES: Final[dict[str, str]] = {
     **dict.fromkeys(

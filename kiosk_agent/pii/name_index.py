@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from kiosk_agent.messages import Employee
-from kiosk_agent.name_cues import PLACE_AFTER, STOP
-from kiosk_agent.names import (
+from kiosk_agent.pii.name_cues import PLACE_AFTER, STOP
+from kiosk_agent.pii.names import (
     NICKNAMES,
     RANK_DERIVED,
     RANK_INFLECTED,

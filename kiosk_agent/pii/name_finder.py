@@ -1,15 +1,14 @@
 """Find people's names in one transcript: directory employees and everyone else.
 
 ``find_names`` walks the words of a transcript, looks each up in the ``DirectoryIndex``
-(kiosk_agent/name_index.py), groups adjacent name-like words into runs ("Pavla Krále",
-"Martin Fischer from", "Hrubá-Lindgren"), and decides each run from evidence (the word
-lists are in kiosk_agent/name_cues.py): a first name and surname of the same employee
-together, a title before it (Mr., paní, panem ředitelem), a self-introduction or
-relation cue ("my name is", "my wife"), an unknown first name opening an introduction
-("Zbyšek Král, dobrý den"), capitals away from the start of a sentence, and whether
-the surname is also an ordinary word ("black coffee", "zima"). Names as the recogniser
-mishears them ("Pable Novick", "here to see painful novick") are matched loosely in
-kiosk_agent/name_misheard.py.
+(``name_index``), groups adjacent name-like words into runs ("Pavla Krále", "Martin
+Fischer from", "Hrubá-Lindgren"), and decides each run from evidence (the word lists
+are in ``name_cues``): a first name and surname of the same employee together, a title
+before it (Mr., paní, panem ředitelem), a self-introduction or relation cue ("my name
+is", "my wife"), an unknown first name opening an introduction ("Zbyšek Král, dobrý
+den"), capitals away from the start of a sentence, and whether the surname is also an
+ordinary word ("black coffee", "zima"). Names as the recogniser mishears them ("Pable
+Novick", "here to see painful novick") are matched loosely in ``name_misheard``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from kiosk_agent.name_context import (
+from kiosk_agent.pii.name_context import (
     Context,
     cue_before,
     has_person_verb,
@@ -29,7 +28,7 @@ from kiosk_agent.name_context import (
     resolve,
     title_gender,
 )
-from kiosk_agent.name_cues import (
+from kiosk_agent.pii.name_cues import (
     ARTICLES,
     COMPANY_PARTNERS,
     COPULAS,
@@ -42,12 +41,12 @@ from kiosk_agent.name_cues import (
     SENTENCE_STARTERS,
     TITLES,
 )
-from kiosk_agent.name_index import DirectoryIndex, Word
-from kiosk_agent.name_misheard import (
+from kiosk_agent.pii.name_index import DirectoryIndex, Word
+from kiosk_agent.pii.name_misheard import (
     follows_visit_cue,
     misheard_after_visit,
 )
-from kiosk_agent.name_spans import (
+from kiosk_agent.pii.name_spans import (
     NameSpan,
     cued_name,
     employee_span,
@@ -56,7 +55,7 @@ from kiosk_agent.name_spans import (
     other_span,
     pair_ids,
 )
-from kiosk_agent.names import RANK_BASE, RANK_INFLECTED, first_name_lexicon, fold
+from kiosk_agent.pii.names import RANK_BASE, RANK_INFLECTED, first_name_lexicon, fold
 
 __all__ = ["WORD", "DirectoryIndex", "NameSpan", "find_names", "is_sentence_initial"]
 

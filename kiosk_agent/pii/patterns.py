@@ -7,7 +7,7 @@ foreign plate) need a cue word in the same utterance, e.g. "passport", "born",
 "bydlím". A bare number of seven or more digits is replaced unless a business word
 ("order", "faktura") stands right before it. English and Czech cues are both active
 whatever the language tag says, because visitors mix them. The shapes speech
-recognition garbles these into are in kiosk_agent/asr_patterns.py.
+recognition garbles these into are in kiosk_agent/pii/asr_patterns.py.
 """
 
 from __future__ import annotations

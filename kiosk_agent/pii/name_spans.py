@@ -1,6 +1,6 @@
 """Name spans: the record ``find_names`` returns, and joining the parts of one name.
 
-Split out of kiosk_agent/name_finder.py: building a span for an employee or someone
+Split out of kiosk_agent/pii/name_finder.py: building a span for an employee or someone
 else, telling whether two words are one employee's first name and surname, merging
 the parts of one name (Hrubá-Lindgren, Thu Trang Hoang), first names written in
 lowercase right after a self-introduction or relation cue ("i'm george", "my daughter
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from kiosk_agent.name_context import (
+from kiosk_agent.pii.name_context import (
     Context,
     cue_before,
     is_plain,
@@ -23,7 +23,7 @@ from kiosk_agent.name_context import (
     resolve,
     title_gender,
 )
-from kiosk_agent.name_cues import (
+from kiosk_agent.pii.name_cues import (
     GREETINGS,
     PLACE_AFTER,
     PLACE_BEFORE,
@@ -32,9 +32,9 @@ from kiosk_agent.name_cues import (
     STOP,
     TITLES,
 )
-from kiosk_agent.name_index import DirectoryIndex, Word
-from kiosk_agent.name_misheard import fuzzy_partner, misheard_pair_ids
-from kiosk_agent.names import WORDLIKE, first_name_lexicon, fold
+from kiosk_agent.pii.name_index import DirectoryIndex, Word
+from kiosk_agent.pii.name_misheard import fuzzy_partner, misheard_pair_ids
+from kiosk_agent.pii.names import WORDLIKE, first_name_lexicon, fold
 
 _HYPHEN_PART: Final = re.compile(r"-([^\W\d_]+)")
 

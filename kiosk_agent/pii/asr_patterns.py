@@ -2,7 +2,7 @@
 
 Whisper turns a spoken "jonathan dot smith at example dot com" into
 "JonathanDotsmiffandemple.com", and "six oh one, one one two ..." into
-"100, 100, 100, 12, 233". The clean shapes in kiosk_agent/pii_patterns.py miss such
+"100, 100, 100, 12, 233". The clean shapes in kiosk_agent/pii/patterns.py miss such
 text, so these detectors lean on the cue the visitor said first ("my e-mail is",
 "číslo", "call me on"): after an e-mail cue the address-like run of words is an e-mail,
 and after a phone cue a run of number groups is a phone number, whatever its grouping.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from kiosk_agent.pii_patterns import NUMBER_WORD, Found
+from kiosk_agent.pii.patterns import NUMBER_WORD, Found
 
 _TLD: Final = (
     r"(?:com|cz|org|net|eu|sk|de|uk|io|info|biz|edu|gov|co|us|pl|fr|it|es|ch|nl|at"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk_agent.name_cues import (
+from kiosk_agent.pii.name_cues import (
     AUXILIARIES,
     OWN,
     OWN_RELATION_CUES,
@@ -15,8 +15,8 @@ from kiosk_agent.name_cues import (
     SELF_CUES,
     TITLES,
 )
-from kiosk_agent.name_index import DirectoryIndex, Match, Word
-from kiosk_agent.names import RANK_DERIVED
+from kiosk_agent.pii.name_index import DirectoryIndex, Match, Word
+from kiosk_agent.pii.names import RANK_DERIVED
 
 
 def is_sentence_initial(text: str, start: int) -> bool:
