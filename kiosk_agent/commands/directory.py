@@ -30,7 +30,7 @@ from kiosk_agent.directory import (
     read_cache,
     validate_records,
 )
-from kiosk_agent.directory_file import (
+from kiosk_agent.directory.file import (
     DirectoryDocument,
     Record,
     empty_document,

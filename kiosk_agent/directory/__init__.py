@@ -25,15 +25,15 @@ from __future__ import annotations
 import asyncio
 
 from kiosk_agent.config import Config, read_secret
-from kiosk_agent.directory_cache import (
+from kiosk_agent.directory.cache import (
     CACHE_NAME,
     cache_path,
     erase_from_cache,
     read_cache,
     write_cache,
 )
-from kiosk_agent.directory_memory import Changes, Directory, Listener
-from kiosk_agent.directory_rows import (
+from kiosk_agent.directory.memory import Changes, Directory, Listener
+from kiosk_agent.directory.rows import (
     DEFAULT_REGION,
     DirectoryLoad,
     RowProblem,
@@ -45,7 +45,7 @@ from kiosk_agent.directory_rows import (
     parse_directory,
     validate_records,
 )
-from kiosk_agent.directory_sources import (
+from kiosk_agent.directory.sources import (
     FAILED_SYNC_RETRY_S,
     ApiSource,
     DirectoryFetcher,

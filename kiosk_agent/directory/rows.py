@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from kiosk_agent.directory_file import ALIAS_SEPARATOR, Record, read_document
+from kiosk_agent.directory.file import ALIAS_SEPARATOR, Record, read_document
 from kiosk_agent.errors import ConfigError, DirectoryError
 from kiosk_agent.messages import Employee
 

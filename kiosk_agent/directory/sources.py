@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from kiosk_agent.directory_cache import decode_utf8, read_cache, write_cache
-from kiosk_agent.directory_file import parse_document
-from kiosk_agent.directory_memory import Changes, Directory
-from kiosk_agent.directory_rows import RowProblem, parse_directory, validate_records
+from kiosk_agent.directory.cache import decode_utf8, read_cache, write_cache
+from kiosk_agent.directory.file import parse_document
+from kiosk_agent.directory.memory import Changes, Directory
+from kiosk_agent.directory.rows import RowProblem, parse_directory, validate_records
 from kiosk_agent.errors import DirectoryError
 
 logger = logging.getLogger(__name__)

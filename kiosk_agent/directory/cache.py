@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Final
 
 from kiosk_agent.config import Config
-from kiosk_agent.directory_file import parse_document
-from kiosk_agent.directory_rows import DEFAULT_REGION, employee_values, validate_records
+from kiosk_agent.directory.file import parse_document
+from kiosk_agent.directory.rows import DEFAULT_REGION, employee_values, validate_records
 from kiosk_agent.errors import DirectoryError
 from kiosk_agent.messages import Employee
 from kiosk_agent.storage import ensure_private_folder, state_directory, write_atomic
