@@ -14,9 +14,9 @@ column, duplicate ids) raise ``DirectoryError`` and leave the running directory 
 was.
 
 This module builds the directory from the config and keeps it fresh. The parts live
-along the data flow and are re-exported here: ``directory_file`` (raw JSON/CSV),
-``directory_rows`` (validation), ``directory_memory`` (the in-memory ``Directory``),
-``directory_cache`` (the admin API's last good copy) and ``directory_sources`` (file and
+along the data flow and are re-exported here: ``file`` (raw JSON/CSV),
+``rows`` (validation), ``memory`` (the in-memory ``Directory``),
+``cache`` (the admin API's last good copy) and ``sources`` (file and
 admin API sources).
 """
 

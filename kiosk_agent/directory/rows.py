@@ -4,7 +4,7 @@ Rows are validated one by one: a row without an id or a last name, or with a pho
 number that cannot be normalized to E.164, is reported with its line and skipped, never
 half-loaded. Two rows with the same id raise ``DirectoryError`` (which one to ring would
 be a guess). Reading the file itself (encoding, JSON or CSV syntax, columns) is
-``directory_file``'s job.
+``file``'s job.
 """
 
 from __future__ import annotations

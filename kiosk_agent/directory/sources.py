@@ -2,7 +2,7 @@
 
 A local file is reloaded when its stat (mtime, size, inode) changes. The admin API is
 synced with conditional requests every ``sync_interval_s`` (sooner after a failure), and
-its last good copy goes to the cache file (``directory_cache``). A source never leaves
+its last good copy goes to the cache file (``cache``). A source never leaves
 the directory half-loaded: an unusable document leaves it as it was.
 """
 
