@@ -35,6 +35,7 @@ listens (connection refused), for a provider that is down.
 
 from __future__ import annotations
 
+import atexit
 import json
 import socket
 import threading
@@ -94,11 +95,28 @@ class RecordedRequest:
     raw: bytes = field(repr=False)
 
 
+_HELD_PORTS: list[socket.socket] = []
+"""Sockets bound to the ports ``unused_port`` gave out, closed when the tests end."""
+
+
 def unused_port() -> int:
-    """A TCP port on 127.0.0.1 where nothing listens (as far as can be known)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 where nothing listens: connecting is refused.
+
+    The port stays bound (never listening) until the test process ends, so a server of
+    another test or of a concurrent pytest session cannot take it in the meantime.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    if not _HELD_PORTS:
+        atexit.register(_release_ports)
+    _HELD_PORTS.append(sock)
+    return int(sock.getsockname()[1])
+
+
+def _release_ports() -> None:
+    for sock in _HELD_PORTS:
+        sock.close()
+    _HELD_PORTS.clear()
 
 
 def split(text: str, pieces: int) -> list[str]:

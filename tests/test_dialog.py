@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ from kiosk_agent.stages.llm_broker import (
     TurnReport,
     TurnResult,
 )
-from kiosk_agent.stages.tts import SentenceSplitter, TtsStage
+from kiosk_agent.stages.tts import MUTE_TAIL_MS, SentenceSplitter, TtsStage
 
 JANA = Employee(id="e1", first_name="Jana", last_name="Nováková", phone="+420601112233")
 JAN = Employee(
@@ -155,9 +156,10 @@ class Rig:
         filler_after_ms: int = 1000,
         candidates: Callable[[FakeTable, str], Sequence[Employee]] | None = None,
         redactor: Callable[[str, str, FakeTable], RedactedText] = redact,
+        tts_clock: Callable[[], int] = time.monotonic_ns,
     ) -> None:
         self.engine = FakeEngine()
-        self.tts = TtsStage(self.engine, Output())
+        self.tts = TtsStage(self.engine, Output(), clock=tts_clock)
         self.broker = broker
         self.calls: list[Employee] = []
         self.stored: list[tuple[str, list[ChatMessage]]] = []
@@ -230,7 +232,9 @@ async def test_late_first_token_speaks_filler_first() -> None:
 
 
 async def test_prompt_first_token_speaks_no_filler() -> None:
-    rig = Rig(FakeBroker([["Here you are."]]), filler_after_ms=100)
+    # The filler deadline is wall-clock time: a whole second, so that a loaded machine
+    # pausing this process cannot make an immediate reply look late.
+    rig = Rig(FakeBroker([["Here you are."]]), filler_after_ms=1000)
     await rig.turn("Where are the toilets?")
     assert rig.engine.said == ["Here you are."]
 
@@ -309,14 +313,20 @@ async def test_visit_end_stores_pseudonymized_history_then_wipes() -> None:
 
 
 async def test_microphone_is_muted_during_playback_and_tail() -> None:
-    rig = Rig(FakeBroker([["One sentence. ", "Two sentences."]]))
+    now_ns = [time.monotonic_ns()]  # The mute tail runs on a fake clock.
+    rig = Rig(
+        FakeBroker([["One sentence. ", "Two sentences."]]), tts_clock=lambda: now_ns[0]
+    )
     seen: list[bool] = []
     rig.engine.on_block = lambda: seen.append(rig.tts.is_muted())
     assert not rig.tts.is_muted()
     await rig.turn("Hello.")
     assert seen == [True, True]
-    assert rig.tts.is_muted()  # Within the tail right after the last sample.
-    assert not rig.tts.is_muted(now_ns=10**18)
+    assert rig.tts.is_muted()  # Right after the last sample...
+    now_ns[0] += MUTE_TAIL_MS * 1_000_000 - 1
+    assert rig.tts.is_muted()  # ...and through the tail,
+    now_ns[0] += 1
+    assert not rig.tts.is_muted()  # but no longer.
 
 
 async def test_run_loop_cancels_reply_when_visitor_leaves() -> None:

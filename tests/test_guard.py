@@ -320,8 +320,12 @@ def test_harden_environment_sets_quiet_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """onnxruntime telemetry, Hub access, OpenCL caches and bytecode are turned off."""
-    for name in guard.QUIET_ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
+    for name in (*guard.QUIET_ENVIRONMENT, *guard.DROPPED_ENVIRONMENT):
+        # delenv of an unset variable records nothing to undo: set it first, so the
+        # variables harden_environment() adds do not leak into later tests (the
+        # privacy tests check that the kiosk sets them itself).
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("MKL_VERBOSE_OUTPUT_FILE", "/tmp/mkl.log")
     monkeypatch.delenv("PULSE_SERVER", raising=False)
     monkeypatch.setattr(sys, "dont_write_bytecode", False)

@@ -14,6 +14,7 @@ import re
 from typing import Final
 
 from kiosk_agent.pii.patterns import NUMBER_WORD, Found
+from kiosk_agent.pii.spoken_dates import find_spoken_dates_of_birth
 
 _TLD: Final = (
     r"(?:com|cz|org|net|eu|sk|de|uk|io|info|biz|edu|gov|co|us|pl|fr|it|es|ch|nl|at"
@@ -69,8 +70,10 @@ phone number: a recogniser drops some of the nine, "at 10, 11" has four."""
 
 
 def find_garbled(text: str) -> list[Found]:
-    """E-mails and phone numbers in the shapes speech recognition garbles them into."""
-    return _cued_emails(text) + _glued_emails(text) + _cued_phones(text)
+    """E-mails, phone numbers and dates of birth in the shapes speech recognition
+    writes them in."""
+    found = _cued_emails(text) + _glued_emails(text) + _cued_phones(text)
+    return found + find_spoken_dates_of_birth(text)
 
 
 def _cued_emails(text: str) -> list[Found]:

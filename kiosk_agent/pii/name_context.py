@@ -4,15 +4,19 @@ the rest of the transcript points to (department and role words, a phone number)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Final
 
 from kiosk_agent.pii.name_cues import (
     AUXILIARIES,
+    FEMININE_SURNAME,
     OWN,
     OWN_RELATION_CUES,
     PERSON_VERBS,
     RELATION_CUES,
     SELF_CUES,
+    SPEAK_CUES,
     TITLES,
 )
 from kiosk_agent.pii.name_index import DirectoryIndex, Match, Word
@@ -65,6 +69,9 @@ def cue_before(text: str, words: list[Word], i: int) -> str | None:
     for cue in SELF_CUES:
         n = len(cue)
         if i >= n and tuple(w.folded for w in words[i - n : i]) == cue:
+            # "Volal jsem Skopcovi": "jsem" after a past participle is no introduction.
+            if cue == ("jsem",) and i > n and words[i - n - 1].folded.endswith(_PAST):
+                continue
             gap = text[words[i - 1].end : words[i].start]
             if gap.strip() in ("", ","):
                 return "self"
@@ -75,6 +82,10 @@ def cue_before(text: str, words: list[Word], i: int) -> str | None:
     if i >= 1 and words[i - 1].folded in OWN_RELATION_CUES and before in OWN:
         return "relation"
     return None
+
+
+_PAST: Final = ("l", "la", "li", "ly")
+"""Endings of a Czech past participle (volal, mluvila) before "jsem"."""
 
 
 def neighbour_folded(text: str, words: list[Word], i: int, step: int) -> str:
@@ -88,9 +99,12 @@ def neighbour_folded(text: str, words: list[Word], i: int, step: int) -> str:
 
 def has_person_verb(text: str, words: list[Word], i: int) -> bool:
     """A verb of a person follows word i, maybe after an auxiliary ("is expecting")."""
-    after = neighbour_folded(text, words, i, +1)
-    if after in AUXILIARIES:
-        after = neighbour_folded(text, words, i + 1, +1)
+    j = i
+    after = neighbour_folded(text, words, j, +1)
+    # Up to two auxiliaries: "Lamb prý dneska pracuje z domu".
+    while after in AUXILIARIES and j < i + 2:
+        j += 1
+        after = neighbour_folded(text, words, j, +1)
     return after in PERSON_VERBS
 
 
@@ -99,6 +113,8 @@ def is_plain(w: Word) -> bool:
     return w.is_cap and not w.text.isupper() and len(w.text) >= 3
 
 
+# FIXME(#4): in Czech "je tu Jana?" stays linked to both Jana and Jan (whose genitive is
+# "Jana"); choosing needs the case the verb governs. Harmless: the kiosk asks back.
 def resolve(
     index: DirectoryIndex,
     ctx: Context,
@@ -136,3 +152,39 @@ def context_score(index: DirectoryIndex, ctx: Context, eid: str) -> int:
     if len(phone) == 9 and phone in ctx.digits:
         score += 3
     return score
+
+
+# TODO(#4): "jsem řidič Boltu" takes the firm in the genitive for the driver's name;
+# telling a firm from a person after "řidič"/"kurýr" needs a list of brand words.
+def follows_relation(
+    text: str, words: list[Word], i: int, run: list[int], cue: str | None
+) -> bool:
+    """Word i opens the run right after a relation word ("his brother Khoa")."""
+    if i != run[0] or not is_plain(words[i]):
+        return False
+    return cue == "relation" or neighbour_folded(text, words, i, -1) in RELATION_CUES
+
+
+_NOUN_ENDINGS: Final = ("ing", "tion", "sion", "ment", "ity", "ance", "ence", "ness")
+
+
+# TODO(#4): an unknown first name with no cue at all ("Tell him Ananya from Infosys is
+# here") still leaks; "tell him" is also followed by firms, so it is not a cue here.
+def follows_speak_cue(words: list[Word], i: int, run: list[int]) -> bool:
+    """Word i opens a one-word run right after "ask for", "speak to", "mluvit s", and
+    has no ending of an English common noun ("ask for Reception", "speak to Sales")."""
+    if i != run[0] or len(run) > 1 or words[i].folded.endswith(_NOUN_ENDINGS):
+        return False
+    before = tuple(w.folded for w in words[max(0, i - 3) : i])
+    return any(before[-len(cue) :] == cue for cue in SPEAK_CUES)
+
+
+def is_feminine_surname(text: str, w: Word) -> bool:
+    """A Czech feminine surname shape that is no street before a house number
+    ("Vinohradská 12")."""
+    if not (FEMININE_SURNAME.search(w.text) and len(w.text) >= 6):
+        return False
+    return _HOUSE_NUMBER_AFTER.match(text, w.end) is None
+
+
+_HOUSE_NUMBER_AFTER: Final = re.compile(r"\s\d{1,4}(?:/\d{1,4})?[a-z]?\b")

@@ -128,7 +128,9 @@ RELATION_CUES: Final = frozenset(
     grandson granddaughter grandmother grandfather neighbour neighbor přítel přítelem
     přítelkyně přítelkyní strýc strýcem teta tetou bratranec bratrancem sestřenice
     sestřenicí vnuk vnukem vnučka vnučkou soused sousedem sousedka sousedkou tchán
-    tchyně švagr švagrová""".split()
+    tchyně švagr švagrová dceru dcery synovi syna manžela manželku manželky sestry
+    sestře bratrovi mámu maminku mamku tátu taťku babičku dědu dědečka vnuka vnučku
+    kamaráda kamarádku mum mom dad mother's grandma grandpa""".split()
 )
 """Words right before a name of someone the visitor brought or speaks of."""
 
@@ -201,7 +203,8 @@ PERSON_VERBS: Final = frozenset(
     fold(w)
     for w in """said says told asked called wants wrote sent expects expecting
     expected waiting invited booked needs knows mentioned promised arranged emailed
-    texted phoned říkal říkala řekl řekla volal volala psal psala poslal poslala chtěl
+    texted phoned works left arrived pracuje odešel odešla přišel přišla
+    říkal říkala řekl řekla volal volala psal psala poslal poslala chtěl
     chtěla čeká čekal čekala pozval pozvala objednal objednala potřebuje chce ví
     slíbil slíbila""".split()
 )
@@ -211,7 +214,7 @@ PERSON_VERBS: Final = frozenset(
 AUXILIARIES: Final = frozenset(
     fold(w)
     for w in """is was has had will would should just already also still je byl
-    byla mi mě mne nám vám už taky""".split()
+    byla mi mě mne nám vám už taky prý dnes dneska today""".split()
 )
 """Words allowed between a surname and its verb ("Hunter is expecting me")."""
 ARTICLES: Final = frozenset({"the", "a", "an", "this", "that", "our", "my", "your"})
@@ -258,6 +261,14 @@ VISIT_CUES: Final = tuple(
     |schůzku se|hledám|sháním""".replace("\n", "").split("|")
 )
 """Phrases right before the person a visitor came for ("I am here to see ...")."""
+
+SPEAK_CUES: Final = tuple(
+    tuple(fold(w) for w in cue.split())
+    for cue in """ask for|asking for|speak to|speak with|talk to|talk with|mluvit s
+    |mluvit se|zeptejte se na|ptejte se na""".replace("\n", "").split("|")
+)
+"""Phrases after which a capitalised word is a person, not a firm or a place ("ask
+for Moreno"); "meeting with" is not one of them ("meeting with Deloitte")."""
 
 FUNCTION_WORDS: Final = frozenset(
     fold(w)

@@ -20,8 +20,11 @@ from typing import Final
 from kiosk_agent.pii.name_context import (
     Context,
     cue_before,
+    follows_relation,
+    follows_speak_cue,
     has_person_verb,
     is_adjacent,
+    is_feminine_surname,
     is_plain,
     is_sentence_initial,
     neighbour_folded,
@@ -54,6 +57,7 @@ from kiosk_agent.pii.name_spans import (
     lowercase_introduced,
     other_span,
     pair_ids,
+    spelled_names,
 )
 from kiosk_agent.pii.names import RANK_BASE, RANK_INFLECTED, first_name_lexicon, fold
 
@@ -82,6 +86,7 @@ def find_names(
         spans.append(employee_span(text, start, end, ids))
     taken = [(s.start, s.end) for s in spans]
     spans += lowercase_introduced(index, text, words, taken)
+    spans += spelled_names(index, text, spans)
     return join_parts(text, spans, blocked)
 
 
@@ -269,6 +274,8 @@ def _is_person_pair(index: DirectoryIndex, a: Word, b: Word, has_cue: bool) -> b
     """'First Surname' of someone who is not in the directory (Martin Fischer)."""
     if not b.is_cap or b.folded in index.stop or a.folded in index.stop:
         return False
+    if a.is_initial and a.folded in SENTENCE_STARTERS:
+        return False  # "Can Vlk sign for this?"
     a_first = a.is_lexicon or any(m.part == "first" for m in a.matches)
     if a_first and a.is_cap:
         return True
@@ -319,8 +326,9 @@ def _single(
             (relative and (has_title or not w.is_initial))
             or (w.is_lexicon and not employee)
             or (has_title and not employee)
-            or (cue == "relation" and i == run[0] and not employee and is_plain(w))
-            or (bool(FEMININE_SURNAME.search(w.text)) and len(w.text) >= 6)
+            or (follows_relation(text, words, i, run, cue) and not employee)
+            or (follows_speak_cue(words, i, run) and not employee and is_plain(w))
+            or (is_feminine_surname(text, w) and not employee)
         )
     ):
         return other_span(text, words, i, i)
@@ -373,8 +381,8 @@ def _is_accepted(
     next_plain = pos + 1 < len(run) and not words[run[pos + 1]].matches
     if wordlike and next_plain:
         return False  # "Black Forest"
-    if not w.is_initial:
-        return True
+    if not w.is_initial or (w.is_possessive and not w.is_fuzzy):
+        return True  # "Tesar's office is ...": an ordinary word takes no 's
     if w.is_fuzzy:
         return False
     return not wordlike or has_person_verb(ctx.text, words, i)

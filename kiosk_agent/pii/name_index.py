@@ -141,8 +141,11 @@ class DirectoryIndex:
         self._add_name(e.last_name, gender, e.id, "last")
         for alias in NICKNAMES.get(e.first_name.casefold(), ()) + e.aliases:
             self._add_name(alias, gender, e.id, "alias")
-        if gender == "f" and not e.last_name.casefold().endswith(("á", "a")):
-            self._add_name(e.last_name + "ová", "f", e.id, "last")
+        # Czech feminises each part of a foreign surname: Wood -> Woodová, López
+        # García -> Lópezová García.
+        feminine = _FOREIGN_PART.sub(_add_ova, e.last_name)
+        if gender == "f" and feminine != e.last_name:
+            self._add_name(feminine, "f", e.id, "last")
         elif gender == "m":
             self._add_name(feminine_surname(e.last_name), "f", e.id, "relative")
         elif gender == "f" and (male := masculine_surname(e.last_name)):
@@ -179,7 +182,8 @@ class DirectoryIndex:
                 if form in seen:
                     continue
                 seen.add(form)
-                if distance(folded, form) <= limit:
+                # Recognisers rarely miss the first sound (Aničku is not Janičku).
+                if form[:1] == folded[:1] and distance(folded, form) <= limit:
                     found += [m for m in self.folded[form] if m.rank < RANK_DERIVED]
         return found or None
 
@@ -200,6 +204,14 @@ class DirectoryIndex:
             if abs(len(form) - len(folded)) <= 2 and _is_near(folded, form):
                 found |= ids
         return found
+
+
+_FOREIGN_PART: Final = re.compile(r"[^\s\-]*[^\s\-áa](?=[\s\-]|\Z)")
+"""A part of a surname without a feminine ending."""
+
+
+def _add_ova(m: re.Match[str]) -> str:
+    return m.group(0) + "ová"
 
 
 def _is_near(folded: str, form: str) -> bool:

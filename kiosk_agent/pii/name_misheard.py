@@ -28,7 +28,9 @@ def fuzzy_partner(index: DirectoryIndex, w: Word) -> None:
         found = [
             m
             for form, ms in index.folded.items()
-            if len(form) == 3 and distance(form, w.folded) <= 1
+            if len(form) == 3
+            and form[0] == w.folded[0]
+            and distance(form, w.folded) <= 1
             for m in ms
             if m.rank == RANK_BASE
         ] or None
@@ -76,6 +78,8 @@ def misheard_after_visit(
             if not is_adjacent(text, words[j - 1], w) or _is_closed(index, w, taken):
                 break
             ids = index.misheard_surname_ids(w.folded) if len(w.folded) >= 4 else ()
+            if ids and _opens_proper_noun(index, text, words, j):
+                break  # "a meeting with Škoda Auto" is a firm, not Skopec misheard
             if ids:
                 out.append((words[i].start, w.end, tuple(sorted(ids))))
                 break
@@ -98,6 +102,18 @@ def follows_visit_cue(text: str, words: list[Word], i: int) -> bool:
         if i >= n and tuple(w.folded for w in words[i - n : i]) == cue:
             return is_adjacent(text, words[i - 1], words[i])
     return False
+
+
+def _opens_proper_noun(
+    index: DirectoryIndex, text: str, words: list[Word], j: int
+) -> bool:
+    """Capitalised word j is followed by another capitalised word that is no name."""
+    if j + 1 >= len(words) or not words[j].is_cap:
+        return False
+    after = words[j + 1]
+    if not (after.is_cap and is_adjacent(text, words[j], after)):
+        return False
+    return not after.matches and after.folded not in index.stop
 
 
 def _is_closed(index: DirectoryIndex, w: Word, taken: list[tuple[int, int]]) -> bool:

@@ -204,10 +204,40 @@ def join_parts(
     return out
 
 
+_SPELLED: Final = re.compile(r"(?<![\w'\u2019])[^\W\d_](?:[ \-][^\W\d_]){2,}(?!\w)")
+"""Three or more single letters in a row: a name spelled out ("S M I T H")."""
+
+
+def spelled_names(
+    index: DirectoryIndex, text: str, spans: Sequence[NameSpan]
+) -> list[NameSpan]:
+    """Names spelled letter by letter ("my name is Smith, S M I T H").
+
+    The letters count as a name when they spell a name already found in the same
+    transcript (they then get its pseudonym) or an employee's surname (they link to
+    that employee); other letter runs ("D H L") stay.
+    """
+    found: list[NameSpan] = []
+    for m in _SPELLED.finditer(text):
+        if any(s.start < m.end() and m.start() < s.end for s in spans):
+            continue
+        spelled = fold(m.group(0).replace(" ", "").replace("-", ""))
+        said = [s for s in spans if spelled in fold(text[s.start : s.end]).split()]
+        if said:
+            found.append(replace(said[0], start=m.start(), end=m.end()))
+            continue
+        ids = {e.employee_id for e in index.folded.get(spelled, ()) if e.part == "last"}
+        if ids:
+            found.append(employee_span(text, m.start(), m.end(), tuple(sorted(ids))))
+    return found
+
+
 def employee_span(text: str, start: int, end: int, ids: tuple[str, ...]) -> NameSpan:
+    """A span of an employee mention, linked to the candidate ids."""
     return NameSpan(start, end, "PERSON_EMPLOYEE", ids, "E:" + ",".join(ids))
 
 
 def other_span(text: str, words: list[Word], a: int, b: int) -> NameSpan:
+    """A span of someone else's name over words a..b."""
     start, end = words[a].start, words[b].end
     return NameSpan(start, end, "PERSON_OTHER", (), "P:" + fold(text[start:end]))

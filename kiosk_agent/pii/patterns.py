@@ -112,7 +112,7 @@ _BUSINESS_CUE: Final = _rx(
     r"|balík\w*|balik\w*|smlouv\w*|jednací|jednaci|tiket\w*|účet|ucet)\b"
 )
 """Words right before a number that make it a business reference, not personal."""
-_BIRTH_CUE: Final = _rx(
+BIRTH_CUE: Final = _rx(
     r"\b(?:born|birth|birthday|dob|date\s+of\s+birth|narozen\w*|narodil\w*"
     r"|narození|narozeni|nar\.)"
 )
@@ -121,11 +121,11 @@ _ADDRESS_CUE: Final = _rx(
     r"|bydliste|bytem|bydlí|domů|domu|ulice|ulici|trvalé|trvale)\b"
 )
 
-_MONTHS_EN: Final = (
+MONTHS_EN: Final = (
     r"(?:january|february|march|april|may|june|july|august|september|october"
     r"|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
 )
-_MONTHS_CS: Final = (
+MONTHS_CS: Final = (
     r"(?:ledna|února|unora|března|brezna|dubna|května|kvetna|června|cervna"
     r"|července|cervence|srpna|září|zari|října|rijna|listopadu|prosince)"
 )
@@ -134,10 +134,10 @@ _DATES: Final = (
     _rx(r"(?<![\d/])\d{1,2}/\d{1,2}/(?:19|20)?\d{2}\b"),
     _rx(r"\b(?:19|20)\d{2}-\d{2}-\d{2}\b"),
     _rx(
-        rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTHS_EN}\.?,?\s+(?:19|20)\d{{2}}\b"
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{MONTHS_EN}\.?,?\s+(?:19|20)\d{{2}}\b"
     ),
-    _rx(rf"\b{_MONTHS_EN}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"),
-    _rx(rf"(?<![\d.])\d{{1,2}}\.\s*{_MONTHS_CS}\s+(?:19|20)\d{{2}}\b"),
+    _rx(rf"\b{MONTHS_EN}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b"),
+    _rx(rf"(?<![\d.])\d{{1,2}}\.\s*{MONTHS_CS}\s+(?:19|20)\d{{2}}\b"),
 )
 _YEAR_AFTER_CUE: Final = _rx(r"\b(?:v\s+roce|roku|in)\s+((?:19|20)\d{2})\b")
 _LATEST_BIRTH_YEAR: Final = 2012
@@ -169,7 +169,7 @@ _POSTCODE_TOWN: Final = re.compile(
 )
 _GENERIC_ID: Final = re.compile(
     rf"(?<!\w)(?=(?:[{UPPER}\- ]*\d){{5}})"
-    rf"[{UPPER}0-9]+(?:[ \-/][{UPPER}0-9]+){{0,3}}(?!\w)"
+    rf"[{UPPER}0-9]+(?:[ \-/][{UPPER}0-9]+){{0,5}}(?!\w)"
 )
 _NOT_STREET: Final = frozenset(
     {
@@ -356,14 +356,14 @@ def _dates_of_birth(text: str) -> list[Found]:
         for m in rx.finditer(text):
             years = re.findall(r"(?:19|20)\d{2}", m.group(0))
             is_old = bool(years) and int(years[-1]) <= _LATEST_BIRTH_YEAR
-            cue = _cue_before(_BIRTH_CUE, text, m.start(), 50)
-            cue_after = _BIRTH_CUE.search(text, m.end(), m.end() + 25) is not None
+            cue = _cue_before(BIRTH_CUE, text, m.start(), 50)
+            cue_after = BIRTH_CUE.search(text, m.end(), m.end() + 25) is not None
             if cue or cue_after or is_old:
                 out.append(
                     Found(m.start(), m.end(), "DATE_OF_BIRTH", _alnum(m.group(0)))
                 )
     for m in _YEAR_AFTER_CUE.finditer(text):
-        if _cue_before(_BIRTH_CUE, text, m.start(), 40):
+        if _cue_before(BIRTH_CUE, text, m.start(), 40):
             out.append(Found(m.start(1), m.end(1), "DATE_OF_BIRTH", m.group(1)))
     return out
 

@@ -103,7 +103,7 @@ def test_stereo_44k_wav_is_mixed_down_and_resampled(tmp_path: Path) -> None:
     assert np.abs(samples).max() == pytest.approx(16384, rel=0.05)
 
 
-def test_24_bit_48k_wav_is_read(tmp_path: Path) -> None:
+def test_24_bit_48k_wav_is_resampled_keeping_its_pitch(tmp_path: Path) -> None:
     ints = (sine(48000, 0.5, hz=1000) * (1 << 23)).astype(np.int32)
     raw = np.frombuffer(ints.astype("<i4").tobytes(), np.uint8).reshape(-1, 4)[:, :3]
     path = tmp_path / "deep.wav"

@@ -30,7 +30,7 @@ def test_webrtcvad_alone_stays_on_in_noise_but_the_gate_does_not(kind: str) -> N
     assert gate_share == 0.0
 
 
-def test_gate_hears_speech() -> None:
+def test_gate_is_on_for_speech_and_off_in_the_silence_before_it() -> None:
     speech = np.concatenate([media.silence(0.3), media.speak("Where is the toilet?")])
     gate = SpeechGate(VadConfig())
 

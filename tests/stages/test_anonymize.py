@@ -93,9 +93,29 @@ EMPLOYEE_CASES = [
         [("Dvořákem", E, "T01"), ("Dvořákovou", E, "T02")],
     ),
     ("cs", "Ahoj, jdu za Lukasem Zimou z ostrahy.", [("Lukasem Zimou", E, "T08")]),
+    # A surname spelled letter by letter links to the same employee.
+    (
+        "en",
+        "I need Mr. King, that's K I N G, from Data.",
+        [("King", E, "T13"), ("K I N G", E, "T13")],
+    ),
+    # An ordinary-word surname with a possessive 's at the start of a sentence.
+    ("en", "Black's office is on the third floor, right?", [("Black", E, "T05")]),
+    # "jsem" after a past participle does not introduce the visitor.
+    ("cs", "Volal jsem Kučerovi, ale nebere to.", [("Kučerovi", E, "T19")]),
+    # A sentence-starting auxiliary is no first name before the surname.
+    ("en", "Can Kučera sign for this parcel?", [("Kučera", E, "T19")]),
+    ("cs", "King prý dneska pracuje z domu.", [("King", E, "T13")]),
 ]
 
 OTHER_PERSON_CASES = [
+    (
+        "en",
+        "My name is Smith, S M I T H.",
+        [("Smith", P, None), ("S M I T H", P, None)],
+    ),
+    ("cs", "Jsem jeho bratr Khoa, počkám dole.", [("Khoa", P, None)]),
+    ("en", "Please call me back and ask for Moreno.", [("Moreno", P, None)]),
     # Lowercase first names right after a self-introduction or a relation word.
     ("en", "hi i'm kevin from the cleaning company", [("kevin", P, None)]),
     ("en", "my daughter zoe has a dentist appointment", [("zoe", P, None)]),
@@ -138,6 +158,21 @@ OTHER_PERSON_CASES = [
 ]
 
 DATA_CASES = [
+    (
+        "en",
+        "I was born on the third of May nineteen eighty.",
+        [("third of May nineteen eighty", "DATE_OF_BIRTH", None)],
+    ),
+    (
+        "cs",
+        "Narodil jsem se dvacátého prvního ledna dva tisíce jedna.",
+        [("dvacátého prvního ledna dva tisíce jedna", "DATE_OF_BIRTH", None)],
+    ),
+    (
+        "en",
+        "My national insurance number is QQ 12 34 56 C.",
+        [("QQ 12 34 56 C", "ID_NUMBER", None)],
+    ),
     (
         "en",
         "My e-mail is jana novotna at gmail dot com.",
@@ -329,6 +364,11 @@ ASR_KEEP_CASES = [
 ]
 
 KEEP_CASES = [
+    ("en", "The meeting with Kučerka Auto moved to Thursday."),
+    ("en", "I was told your office is at Vinohradská 12, building B."),
+    ("en", "The parcel came with D H L this morning."),
+    ("en", "Please ask for Reception when you arrive."),
+    ("en", "Let's meet on the third of May at ten."),
     ("en", "I'd like a white coffee and a black tea, please."),
     ("en", "The King of Spreadsheets works in Data."),
     ("en", "We flew in from Vienna to Václav Havel Airport this morning."),

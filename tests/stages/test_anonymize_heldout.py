@@ -3,11 +3,13 @@
 tests/data/anonymizer-heldout (132 utterances, 25 employees), anonymizer-heldout-2
 (44 utterances, 12 employees) and anonymizer-heldout-3 (112 utterances, 20 employees:
 nicknames, Vietnamese, Ukrainian, Slovak and German names, firms named after people)
-are in the dev set's format. They were written before the
-anonymizer saw them; the first scores are in the project notes. The thresholds below
-are the level reached afterwards, so a change that makes quality regress fails here.
-The scoring is our own (no ../shared needed) and follows the dev set's README: a span
-is protected when every letter and digit in it was replaced.
+and anonymizer-heldout-4 (108 utterances, 22 employees: phone calls, couriers and taxis,
+names spelled letter by letter, vocatives and possessives, dates of birth in words,
+brands and places that look like names) are in the dev set's format. They were
+written before the anonymizer saw them; the first scores are in the project notes.
+The thresholds below are the level reached afterwards, so a change that makes quality
+regress fails here. The scoring is our own (no ../shared needed) and follows the dev
+set's README: a span is protected when every letter and digit in it was replaced.
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ THRESHOLDS = [
     ("anonymizer-heldout-2", "cs", 0, 0, 1.0),
     ("anonymizer-heldout-3", "en", 0, 0, 1.0),
     ("anonymizer-heldout-3", "cs", 0, 0, 1.0),
+    ("anonymizer-heldout-4", "en", 1, 0, 1.0),
+    ("anonymizer-heldout-4", "cs", 0, 2, 0.97),
 ]
 
 

@@ -369,18 +369,21 @@ async def test_cancelling_a_turn_closes_the_provider_stream() -> None:
     slow = LlmProviderConfig(first_token_timeout_s=1.0, total_timeout_s=60.0)
     broker = make_broker(Slow("openai"), config=replace(CONFIG, openai=slow))
 
+    streaming = asyncio.Event()
+
     async def consume() -> None:
         async for _ in broker.stream(history()):
-            pass
+            streaming.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(1):
+        await streaming.wait()  # The provider stream is open and has spoken.
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         async with asyncio.timeout(1):
             await task
-    async with asyncio.timeout(1):
-        await closed.wait()
+    # Closed by the broker while the turn unwinds, not later by garbage collection.
+    assert closed.is_set()
 
 
 async def test_logs_carry_codes_and_names_of_providers_never_text(
