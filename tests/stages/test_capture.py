@@ -66,7 +66,9 @@ async def test_full_queue_drops_oldest_frames_and_counts_them() -> None:
     assert got == sorted(got) and got[-1] == 20
     assert stage.stats.dropped_frames == 20 - len(got)
     assert stage.stats.dropped_frames >= 14
-    dropped = [f for f in source.made if int(f.start_s / 0.03) + 1 not in got]
+    # Frame n holds n in its samples; its position in ``made`` says which it was (its
+    # stream time would not: int(15 * 0.03 / 0.03) is 14).
+    dropped = [f for n, f in enumerate(source.made, start=1) if n not in got]
     assert all(not f.samples.any() for f in dropped)  # Dropped frames are wiped.
     assert source.closed
 
