@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from kiosk_agent.config import Config
 from kiosk_agent.directory import Directory
@@ -24,10 +23,10 @@ from kiosk_agent.stages.reidentify import reidentify
 class PrivacyPorts:
     """Table factory, egress, re-identification and employee lookup for one kiosk."""
 
-    new_table: Callable[[], Any]
-    redact: Callable[[str, str, Any], RedactedText]
-    reidentify: Callable[[str, Any, str], SpokenReply]
-    candidates: Callable[[Any, str], Sequence[Employee]]
+    new_table: Callable[[], PseudonymTable]
+    redact: Callable[[str, str, PseudonymTable], RedactedText]
+    reidentify: Callable[[str, PseudonymTable, str], SpokenReply]
+    candidates: Callable[[PseudonymTable, str], Sequence[Employee]]
 
 
 def build_privacy_ports(config: Config, directory: Directory) -> PrivacyPorts:
@@ -43,8 +42,8 @@ def build_privacy_ports(config: Config, directory: Directory) -> PrivacyPorts:
     def redact(text: str, language: str, table: PseudonymTable) -> RedactedText:
         return prepare_egress(text, language, current[0], table)
 
-    def candidates(table: PseudonymTable, token: str) -> Sequence[Employee]:
-        entry = table.lookup(token)
+    def candidates(table: PseudonymTable, pseudonym: str) -> Sequence[Employee]:
+        entry = table.lookup(pseudonym)
         if entry is None or entry.label != "PERSON_EMPLOYEE":
             return ()
         found = (directory.get(i) for i in entry.employee_ids)
