@@ -160,7 +160,7 @@ STOP: Final = frozenset(
     an and or hello hi hey good morning afternoon evening dobrý den ahoj thanks
     thank please sorry yes no ok okay dear god christmas vánoce easter wifi wi fi
     dobré ráno odpoledne večer prosím děkuji děkuju ano ne email mail emailová
-    emailové emailovou mailová mailové mailovou
+    emailové emailovou mailová mailové mailovou sál aula síň
     """.split()
 )
 """Capitalised words that are never part of a private person's name."""
@@ -197,7 +197,8 @@ PLACE_BEFORE: Final = frozenset(
     letišti nádraží most mostu sady park hotel hotelu restaurace kavárna kavárně room
     zasedačka zasedačce zasedačku zasedačky místnost místnosti budova budově budovy
     stanice zastávka metro kostel gymnázium škola univerzita nemocnice firma firmy
-    firmě firmou společnost společnosti street""".split()
+    firmě firmou společnost společnosti street sál sále sálu aula aule aulu síň síni
+    muzeum muzeu muzea galerie galerii""".split()
 )
 PERSON_VERBS: Final = frozenset(
     fold(w)

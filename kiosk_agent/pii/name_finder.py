@@ -39,7 +39,6 @@ from kiosk_agent.pii.name_cues import (
     FEMININE_SURNAME,
     GREETINGS,
     INTRODUCTION_AFTER,
-    PLACE_AFTER,
     PLACE_BEFORE,
     SENTENCE_STARTERS,
     TITLES,
@@ -60,6 +59,7 @@ from kiosk_agent.pii.name_spans import (
     spelled_names,
 )
 from kiosk_agent.pii.names import RANK_BASE, RANK_INFLECTED, first_name_lexicon, fold
+from kiosk_agent.pii.proper_nouns import brand_spans, is_brand, is_place_name
 
 __all__ = ["WORD", "DirectoryIndex", "NameSpan", "find_names", "is_sentence_initial"]
 
@@ -70,7 +70,10 @@ def find_names(
     index: DirectoryIndex, text: str, blocked: Sequence[tuple[int, int]], language: str
 ) -> list[NameSpan]:
     """Names of employees and other people in ``text``, outside ``blocked`` spans."""
+    blocked = [*blocked, *brand_spans(text)]
     words = _words(index, text, blocked)
+    for i, w in enumerate(words):
+        w.is_brand = is_brand(text, words, i, follows_visit_cue(text, words, i))
     context = Context(
         text=text,
         language=language,
@@ -129,7 +132,7 @@ def _words(
 
 
 def _is_nameish(index: DirectoryIndex, w: Word) -> bool:
-    if w.folded in TITLES:
+    if w.folded in TITLES or w.is_brand:
         return False
     return bool(w.matches) or w.is_lexicon or (w.is_cap and w.folded not in index.stop)
 
@@ -160,7 +163,7 @@ def _decide(
             ]
     if neighbour_folded(text, words, first, -1) in PLACE_BEFORE:
         return []
-    if neighbour_folded(text, words, last, +1) in PLACE_AFTER:
+    if is_place_name(text, words, first, last):
         return []
     # "Náš technik je Němec, ...": a nationality after a copula ending a clause.
     is_demonym = len(run) == 1 and words[first].folded in DEMONYMS

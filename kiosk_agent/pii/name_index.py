@@ -76,6 +76,8 @@ class Word:
     is_lexicon: bool = False
     is_possessive: bool = False
     """An English possessive 's followed (and was cut off): "Hana's guest"."""
+    is_brand: bool = False
+    """A brand that is also a name ("Billa nebo Albert"), see ``proper_nouns``."""
 
 
 class DirectoryIndex:

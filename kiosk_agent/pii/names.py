@@ -245,7 +245,7 @@ WORDLIKE: Final = frozenset(
     buk pospíšil soukup rybář mlynář zedník kaplan hrdý hrdá smutný smutná dobrý dobrá
     bohatý bohatá chudý chudá hladký hladká velký velká červený červená modrý modrá
     šedý šedá jaro podzim léto sníh kámen potok řeka les pole louka zahrada sad hrad
-    zámek kostel most brána sýkora vodička doležal kratochvíl
+    zámek kostel most brána krásný krásná sýkora vodička doležal kratochvíl
     kočka kuchař krejčí tesař řezník kameník truhlář zahradník sklenář bednář hrnčíř
     sládek kočí pastýř myslivec sokol vrabec kohout kozel jelen straka vrána sova čáp
     havran slavík bažant ryba štika kapr býk koza kráva pes kubík rytíř voják kníže
