@@ -21,7 +21,8 @@ _TLD: Final = (
     r"|ru|ua|me|app|dev|online|email|cloud|hu)"
 )
 _EMAIL_CUE: Final = re.compile(
-    r"\b(?:e[\s\-]?)?mail(?:ov\w*|u|em|s)?\b(?:\s+(?:address|adres[aueyo]\w*))?"
+    r"\b(?:e[\s\-]?)?mail(?:ov\w*|u|em|s)?\b"
+    r"(?:\s+(?:(?:z|ze|from|na|to)\s+)?(?:address|adres[aueyo]\w*))?"
     r"(?:\s*[:\-]|\s+(?:is|was|je|zní|zni|mám|mam|it's|its|na|to|me|at)\b)*",
     re.IGNORECASE,
 )

@@ -95,6 +95,11 @@ TITLES: Final[dict[str, str]] = {
 }
 """Titles and forms of address (folded, without the dot) and the gender they show."""
 
+CONTRACTIONS: Final = frozenset(
+    "it's that's he's she's there's here's what's who's name's let's".split()
+)
+"""Words ending in 's that are no possessive: "Hello, it's Chen Jing" introduces."""
+
 SELF_CUES: Final = (
     ("my", "name", "is"),
     ("name", "is"),
@@ -198,7 +203,7 @@ PLACE_BEFORE: Final = frozenset(
     zasedačka zasedačce zasedačku zasedačky místnost místnosti budova budově budovy
     stanice zastávka metro kostel gymnázium škola univerzita nemocnice firma firmy
     firmě firmou společnost společnosti street sál sále sálu aula aule aulu síň síni
-    muzeum muzeu muzea galerie galerii""".split()
+    muzeum muzeu muzea galerie galerii projekt projektu projektem project""".split()
 )
 PERSON_VERBS: Final = frozenset(
     fold(w)

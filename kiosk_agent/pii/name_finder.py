@@ -34,6 +34,7 @@ from kiosk_agent.pii.name_context import (
 from kiosk_agent.pii.name_cues import (
     ARTICLES,
     COMPANY_PARTNERS,
+    CONTRACTIONS,
     COPULAS,
     DEMONYMS,
     FEMININE_SURNAME,
@@ -110,9 +111,10 @@ def _words(
         start, end, surface = m.start(), m.end(), m.group(0)
         if any(s < end and start < e for s, e in blocked):
             continue
-        is_possessive = len(surface) > 3 and surface[-2:].casefold() in (
-            "'s",
-            "\u2019s",
+        is_possessive = (
+            len(surface) > 3
+            and surface[-2:].casefold() in ("'s", "\u2019s")
+            and fold(surface) not in CONTRACTIONS
         )
         if is_possessive:
             end, surface = end - 2, surface[:-2]
@@ -322,6 +324,10 @@ def _single(
             text, w.start, w.end, resolve(index, ctx, employee, gender)
         )
     relative = bool(w.matches) and not employee
+    # "i'm here to see mr hoffmann" about Sabine Hoffmann: the title is wrong for
+    # every employee so called, but a lowercase name after a title is still a person.
+    if has_title and relative and not w.is_cap and len(w.folded) >= 3:
+        return other_span(text, words, i, i)
     if (
         w.is_cap
         and w.folded not in index.stop
@@ -384,6 +390,9 @@ def _is_accepted(
     next_plain = pos + 1 < len(run) and not words[run[pos + 1]].matches
     if wordlike and next_plain:
         return False  # "Black Forest"
+    after_article = neighbour_folded(ctx.text, words, i, -1) in ARTICLES
+    if next_plain and after_article and not words[run[pos + 1]].is_lexicon:
+        return False  # "the Nagy Bakery order": a firm named after its founder
     if not w.is_initial or (w.is_possessive and not w.is_fuzzy):
         return True  # "Tesar's office is ...": an ordinary word takes no 's
     if w.is_fuzzy:

@@ -75,8 +75,34 @@ def lowercase_introduced(
         before = tuple(x.folded for x in words[max(0, i - 3) : i])
         is_self = any(before[-len(cue) :] == cue for cue in SELF_CUES)
         if is_self or words[i - 1].folded in RELATION_CUES:
-            found.append(other_span(text, words, i, i))
+            last = i + 1 if _is_lowercase_surname(index, text, words, i) else i
+            found.append(other_span(text, words, i, last))
     return found
+
+
+_NOT_SURNAME: Final = frozenset(
+    """from here there calling speaking and with for to at in on the a an i i'm im
+    jsem jsme a z ze se s od do na k ke u za jdu mam mám have has had need would like
+    was will want came come am is are sorry please prosím prosim""".split()
+)
+"""Lowercase words after a first name that do not make it "first surname"."""
+
+
+def _is_lowercase_surname(
+    index: DirectoryIndex, text: str, words: list[Word], i: int
+) -> bool:
+    """ "my name is karen whitlock and ...": after a naming cue, the lowercase word
+    after a first name is its surname when a clause boundary or "and" follows it."""
+    before = tuple(x.folded for x in words[max(0, i - 3) : i])
+    if not any(before[-len(cue) :] == cue for cue in _NAMING_CUES):
+        return False
+    if i + 1 >= len(words) or text[words[i].end : words[i + 1].start] != " ":
+        return False
+    b = words[i + 1]
+    if b.is_cap or b.folded in _NOT_SURNAME or b.folded in index.stop:
+        return False
+    after = text[b.end :].lstrip()
+    return len(b.folded) >= 3 and (after[:1] in ("", ",", ".") or after[:4] == "and ")
 
 
 _SIGN_OFFS: Final = frozenset({"here", "speaking", "calling"})

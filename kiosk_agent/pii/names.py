@@ -76,6 +76,9 @@ def _masculine(word: str) -> list[tuple[str, int]]:
     if word.endswith("o"):
         stem = word[:-1]
         return [(stem + e, RANK_INFLECTED) for e in ("a", "ovi", "em", "u")]
+    if word.endswith(("y", "i")):
+        # Foreign names decline like adjectives: Nagy -> Nagyho, Nagym; Rossi -> Rossim.
+        return [(word + e, RANK_INFLECTED) for e in ("ho", "mu", "m")]
     if word[-1:] in _VOWELS:
         return []
     out: list[tuple[str, int]] = []

@@ -52,7 +52,8 @@ _WORD_BEFORE: Final = re.compile(rf"(?<![\w'\u2019.\-@])({LETTER}+)\s+\Z")
 _NOT_LOCAL_PART: Final = frozenset(
     """is was be to at on in me my it its it's the an and or of for by via je na to mi
     můj moje mě mne nebo zní je jsem email mail address adresa adresu adrese send
-    write pošlete napište piste poslat napsat reach contact me please prosím""".split()
+    write pošlete napište piste poslat napsat reach contact me please prosím z ze
+    from adresy""".split()
 )
 """Lowercase words before a spoken e-mail that are never part of its local part."""
 
@@ -62,7 +63,7 @@ _INTL_PHONE: Final = _rx(
     r"(?<![\w+])(?<!\d[ \-])(?:\+|\b00)\d{1,3}(?:[ \-./]?\(?\d{1,4}\)?){2,6}"
 )
 _GROUPED_DIGITS: Final = _rx(
-    r"(?<![\w/.:,])\d{2,4}(?:[ \-]\d{2,4}){1,5}(?![\w/]|[.:]\d)"
+    r"(?<![\w/.:,])\d{2,5}(?:[ \-]\d{2,4}){1,5}(?![\w/]|[.:]\d)"
 )
 _LONG_DIGITS: Final = _rx(r"(?<![\w/.:])\d{7,15}(?![\w/]|[.:]\d)")
 _DIGIT_WORD: Final = (
@@ -160,6 +161,18 @@ _EN_STREET: Final = re.compile(
     r"|Close|Court|Crescent|Boulevard|Blvd\.?|Square|Terrace|Gardens|Row|Strasse"
     r"|Straße)(?!\w)"
 )
+_FOREIGN_STREET: Final = re.compile(
+    rf"(?<!\w)\d{{1,5}}[a-zA-Z]?,?\s+(?:Rue|Avenue|Av\.|Boulevard|Bd\.?|Chemin|Allée"
+    rf"|Quai|Via|Viale|Calle|Avenida|Rua|Ulica|ul\.)"
+    rf"(?:\s+(?:de|des|du|la|le|del|della|di|da|do|dos|{_STREET_WORD})){{1,4}}(?!\w)"
+)
+"""French, Italian, Spanish and Polish streets: the number comes first ("14 Rue des
+Lilas")."""
+_EXTENSION: Final = _rx(
+    r"\A,?\s*(?:extension|ext\.?|klapka|klapku|klapky|linka|linku|lince|kl\.)"
+    r"\s+(\d{1,5})(?!\w)"
+)
+"""An extension said right after a phone number: "... 0321 extension 14"."""
 _POSTCODE: Final = r"(?:\d{3}\s?\d{2}|\d{5}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})"
 _TOWN: Final = (
     rf"[{UPPER}]{LETTER}+(?!\w)(?:[ \-][{UPPER}]{LETTER}+(?!\w))?(?:\s\d{{1,2}}(?!\w))?"
@@ -172,51 +185,10 @@ _GENERIC_ID: Final = re.compile(
     rf"[{UPPER}0-9]+(?:[ \-/][{UPPER}0-9]+){{0,5}}(?!\w)"
 )
 _NOT_STREET: Final = frozenset(
-    {
-        "room",
-        "meeting",
-        "floor",
-        "gate",
-        "terminal",
-        "building",
-        "platform",
-        "level",
-        "bus",
-        "tram",
-        "line",
-        "page",
-        "step",
-        "stage",
-        "track",
-        "version",
-        "bydlím",
-        "bydlim",
-        "adresa",
-        "adrese",
-        "adresu",
-        "at",
-        "is",
-        "address",
-        "praha",
-        "prague",
-        "brno",
-        "ostrava",
-        "plzeň",
-        "místnost",
-        "budova",
-        "patro",
-        "hala",
-        "brána",
-        "linka",
-        "tramvaj",
-        "autobus",
-        "číslo",
-        "the",
-        "in",
-        "on",
-        "kolik",
-        "je",
-    }
+    """room meeting floor gate terminal building platform level bus tram line page
+    step stage track version bydlím bydlim adresa adrese adresu at is address
+    praha prague brno ostrava plzeň místnost budova patro hala brána linka
+    tramvaj autobus číslo the in on kolik je""".split()
 )
 _TIME_AFTER: Final = re.compile(
     r"\A\s*(?:h\b|hod|hours|o'clock|a\.m|p\.m|am\b|pm\b|min|minut|:\d|\.\d)", re.I
@@ -347,6 +319,12 @@ def _phones(text: str) -> list[Found]:
                 out.append(Found(m.start(), m.end(), label, digits))
     for m in _SPOKEN_DIGITS.finditer(text):
         out.append(Found(m.start(), m.end(), "PHONE", _alnum(m.group(0))))
+    # The extension of a private number is personal too, unlike a company's own
+    # internal line said alone ("linka 245").
+    for f in [f for f in out if f.label == "PHONE"]:
+        if ext := _EXTENSION.match(text[f.end : f.end + 30]):
+            start, end = f.end + ext.start(1), f.end + ext.end(1)
+            out.append(Found(start, end, "PHONE", f.key + "x" + ext.group(1)))
     return out
 
 
@@ -371,7 +349,7 @@ def _dates_of_birth(text: str) -> list[Found]:
 def _addresses(text: str) -> list[Found]:
     out: list[Found] = []
     has_cue = _ADDRESS_CUE.search(text) is not None
-    for m in _EN_STREET.finditer(text):
+    for m in [*_EN_STREET.finditer(text), *_FOREIGN_STREET.finditer(text)]:
         end = _extend_town(text, m.end())
         out.append(Found(m.start(), end, "ADDRESS", _alnum(text[m.start() : end])))
     for m in _CZ_STREET.finditer(text):
