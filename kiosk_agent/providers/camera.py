@@ -71,7 +71,36 @@ def open_camera(config: CameraConfig) -> CameraSource | VideoFileSource:
     return CameraSource(config)
 
 
-class CameraSource:
+class _CaptureOwner:
+    """What both sources share: one OpenCV capture, its lock, and a close that any
+    thread may call to cut a wait short."""
+
+    def __init__(self) -> None:
+        self._capture: Any = None
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self.state = SourceState.OK
+
+    def close(self) -> None:
+        """Release the capture; safe from any thread, more than once."""
+        self._closing.set()
+        with self._lock:
+            self._release()
+            self.state = SourceState.CLOSED
+
+    def _wait(self, delay_s: float) -> bool:
+        """Sleep up to ``delay_s`` unless closed meanwhile; False once closed."""
+        if delay_s > 0:
+            self._closing.wait(delay_s)
+        return not self._closing.is_set()
+
+    def _release(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class CameraSource(_CaptureOwner):
     """A camera (index or /dev/video path) at the configured size and frame rate.
 
     ``read`` blocks for at most about one frame period, or, while reconnecting, until
@@ -91,9 +120,7 @@ class CameraSource:
         self._device = parse_device(config.device)
         self._clock = clock
         self._first_backoff_s = min(first_backoff_s, config.reopen_max_backoff_s)
-        self._capture: Any = None
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
+        super().__init__()
         self._started_s = clock()
         self._last_frame_s = -float("inf")
         self._retry_at_s = 0.0
@@ -150,13 +177,6 @@ class CameraSource:
             self.attempts = 0
             self._backoff_s = 0.0
             return VideoFrame(image=image, t_s=self._last_frame_s - self._started_s)
-
-    def close(self) -> None:
-        """Release the camera; safe from any thread, more than once."""
-        self._closing.set()
-        with self._lock:
-            self._release()
-            self.state = SourceState.CLOSED
 
     def _open(self) -> bool:
         import cv2
@@ -230,18 +250,10 @@ class CameraSource:
             )
 
     def _wait_for_retry(self) -> bool:
-        delay_s = self._retry_at_s - self._clock()
-        if delay_s > 0:
-            self._closing.wait(delay_s)
-        return not self._closing.is_set()
-
-    def _release(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        return self._wait(self._retry_at_s - self._clock())
 
 
-class VideoFileSource:
+class VideoFileSource(_CaptureOwner):
     """A video file for tests and demos, as fast as possible or paced like a camera.
 
     Stream time comes from the frame index and the file's frame rate. Paced
@@ -272,17 +284,15 @@ class VideoFileSource:
             raise CaptureError(
                 "video-unreadable", f"{self._path}: not a readable video"
             )
-        self._capture: Any = capture
+        super().__init__()
+        self._capture = capture
         fps = float(capture.get(cv2.CAP_PROP_FPS))
         self.fps = fps if fps > 0 else FALLBACK_FPS
         self._realtime = realtime
         self._clock = clock
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
         self._index = 0
         self._started_s: float | None = None
         self.dropped_frames = 0
-        self.state = SourceState.OK
 
     @property
     def is_ended(self) -> bool:
@@ -305,13 +315,6 @@ class VideoFileSource:
             self._index += 1
             return frame
 
-    def close(self) -> None:
-        """Release the file; safe from any thread, more than once."""
-        self._closing.set()
-        with self._lock:
-            self._release()
-            self.state = SourceState.CLOSED
-
     def _pace(self) -> bool:
         now_s = self._clock()
         if self._started_s is None:
@@ -327,12 +330,4 @@ class VideoFileSource:
                     return False
                 self._index += 1
                 self.dropped_frames += 1
-        delay_s = self._started_s + self._index / self.fps - self._clock()
-        if delay_s > 0:
-            self._closing.wait(delay_s)
-        return not self._closing.is_set()
-
-    def _release(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        return self._wait(self._started_s + self._index / self.fps - self._clock())
