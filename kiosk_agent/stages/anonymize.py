@@ -20,7 +20,7 @@ from kiosk_agent.config import AnonymizerConfig
 from kiosk_agent.messages import Employee, RedactedText, Span
 from kiosk_agent.pii.asr_patterns import find_garbled
 from kiosk_agent.pii.name_finder import WORD, DirectoryIndex, find_names
-from kiosk_agent.pii.names import fold
+from kiosk_agent.pii.names import first_name_lexicon, fold
 from kiosk_agent.pii.patterns import Found, find_patterns, is_business_number
 from kiosk_agent.pseudonyms import PSEUDONYM, PseudonymTable
 
@@ -52,6 +52,9 @@ class Pseudonymizer:
     """Replaces personal data in transcripts by session pseudonyms."""
 
     def __init__(self, employees: Sequence[Employee], config: AnonymizerConfig) -> None:
+        # The first-name lexicon loads once per process (about 13 ms); load it here, at
+        # start-up, rather than in the first visitor's turn.
+        first_name_lexicon()
         self._index = DirectoryIndex(employees, config.fuzzy_max_distance)
         self._employees = {e.id: e for e in employees}
         # The first word of the surname: WORD splits "Hrubá-Lindgren" at the hyphen.
